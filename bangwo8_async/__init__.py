@@ -1,0 +1,82 @@
+"""Async Python SDK for the Bangwo8 (帮我吧) outbound-call-task API.
+
+>>> import bangwo8_async as bw
+>>> async with bw.Session(bw.BasicAuth("admin@example.com", "...")) as session:
+...     async for task in bw.iter_call_tasks(session):
+...         print(task.call_task_id, task.task_name)
+"""
+
+from ._version import __version__
+from .auth import BasicAuth, ClientCredentials
+from .backoff import Backoff
+from .call_tasks import (
+    create_call_task,
+    delete_call_task,
+    get_call_task,
+    list_call_tasks,
+    list_task_users,
+)
+from .errors import (
+    APIError,
+    AuthenticationError,
+    Bangwo8Error,
+    DecodeError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .models import (
+    Assignment,
+    CallTask,
+    CallTaskDetail,
+    CreatedCallTask,
+    DataSource,
+    NewCallTask,
+    Page,
+    Progress,
+    TaskStatus,
+    TaskUser,
+)
+from .pagination import OnPage, iter_all_task_users, iter_call_tasks, iter_task_users
+from .session import DEFAULT_BASE_URL, Session
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "APIError",
+    "Assignment",
+    "AuthenticationError",
+    "Backoff",
+    "Bangwo8Error",
+    "BasicAuth",
+    "CallTask",
+    "CallTaskDetail",
+    "ClientCredentials",
+    "CreatedCallTask",
+    "DataSource",
+    "DecodeError",
+    "NewCallTask",
+    "NotFoundError",
+    "OnPage",
+    "Page",
+    "PermissionDeniedError",
+    "Progress",
+    "RateLimitError",
+    "ServerError",
+    "Session",
+    "TaskStatus",
+    "TaskUser",
+    "TransportError",
+    "ValidationError",
+    "__version__",
+    "create_call_task",
+    "delete_call_task",
+    "get_call_task",
+    "iter_all_task_users",
+    "iter_call_tasks",
+    "iter_task_users",
+    "list_call_tasks",
+    "list_task_users",
+]

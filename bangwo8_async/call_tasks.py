@@ -1,0 +1,131 @@
+"""The five call-task endpoints, one function each; the session is always the first argument."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, TypeVar
+
+from ._validate import check_id, check_page, date_range
+from .converter import structure, structure_list, unstructure_new_task
+from .errors import DecodeError, ValidationError
+from .models import CallTask, CallTaskDetail, CreatedCallTask, NewCallTask, Page, TaskUser
+from .session import Session
+
+__all__ = [
+    "create_call_task",
+    "delete_call_task",
+    "get_call_task",
+    "list_call_tasks",
+    "list_task_users",
+]
+
+T = TypeVar("T")
+_KEY = "callTask"
+
+
+async def list_call_tasks(
+    session: Session,
+    *,
+    page: int = 1,
+    per_page: int = 100,
+    created_start: date | None = None,
+    created_end: date | None = None,
+) -> Page[CallTask]:
+    """One page of call tasks (``GET /callTask.json``), optionally filtered by created date."""
+    check_page(page, per_page)
+    params: dict[str, str | int] = {**date_range(created_start, created_end)}
+    params["page"] = page
+    params["per_page"] = per_page
+    data = await session.request("GET", "/callTask.json", params=params)
+    return _page(data, CallTask, page, per_page, "list_call_tasks")
+
+
+async def get_call_task(session: Session, call_task_id: int) -> CallTaskDetail:
+    """One call task with its agent and counts (``GET /callTask/{id}.json``)."""
+    check_id(call_task_id, "call_task_id")
+    data = await session.request("GET", f"/callTask/{call_task_id}.json")
+    return structure(_member(data, "get_call_task"), CallTaskDetail, endpoint="get_call_task",
+                     path="$.callTask")
+
+
+async def create_call_task(
+    session: Session, new: NewCallTask, *, request_id: str | None = None
+) -> CreatedCallTask:
+    """Create a call task (``POST /callTask.json``).
+
+    The ``Requestid`` header (``request_id``, or a fresh uuid4) is the same on
+    every retry, so the server creates the task once however often it is sent.
+    """
+    if not isinstance(new, NewCallTask):
+        raise ValidationError(
+            f"new must be a NewCallTask, got {type(new).__name__}", field="new"
+        )
+    data = await session.request(
+        "POST", "/callTask.json", json=unstructure_new_task(new), request_id=request_id
+    )
+    return structure(_member(data, "create_call_task"), CreatedCallTask,
+                     endpoint="create_call_task", path="$.callTask")
+
+
+async def delete_call_task(session: Session, call_task_id: int) -> None:
+    """Delete a call task (``DELETE /callTask/{id}.json``).
+
+    Succeeds on any 2xx whose body is not an error: the vendor's success body is
+    not valid JSON. If an earlier attempt got no answer and a retry hears "does
+    not exist", that earlier attempt deleted it, and this returns ``None`` too.
+    """
+    check_id(call_task_id, "call_task_id")
+    await session.request("DELETE", f"/callTask/{call_task_id}.json", json_required=False)
+
+
+async def list_task_users(
+    session: Session, call_task_id: int, *, page: int = 1, per_page: int = 100
+) -> Page[TaskUser]:
+    """One page of a call task's customers (``GET /callTask/userList/{id}.json``)."""
+    check_id(call_task_id, "call_task_id")
+    check_page(page, per_page)
+    data = await session.request(
+        "GET",
+        f"/callTask/userList/{call_task_id}.json",
+        params={"page": page, "per_page": per_page},
+    )
+    return _page(data, TaskUser, page, per_page, "list_task_users")
+
+
+def _member(data: Any, endpoint: str) -> Any:
+    if not isinstance(data, dict) or not isinstance(data.get(_KEY), dict):
+        raise DecodeError(
+            f"{endpoint}: expected an object under {_KEY!r}", endpoint=endpoint, field="$.callTask"
+        )
+    return data[_KEY]
+
+
+def _page(data: Any, cl: type[T], page: int, per_page: int, endpoint: str) -> Page[T]:
+    if not isinstance(data, dict):
+        raise DecodeError(f"{endpoint}: expected a JSON object", endpoint=endpoint, field="$")
+    count = _count(data.get("count"))
+    raw = data.get(_KEY)
+    if raw is None and count == 0:
+        raw = []
+    items = structure_list(raw, cl, endpoint=endpoint, path="$.callTask")
+    return Page(
+        items=items,
+        count=count,
+        page=page,
+        per_page=per_page,
+        next_page=_link(data.get("next_page")),
+        previous_page=_link(data.get("previous_page")),
+    )
+
+
+def _count(value: Any) -> int | None:
+    """``count`` as a number, a string of digits, or ``None`` when missing or not a number."""
+    if type(value) is int and value >= 0:
+        return value
+    if type(value) is str and value.isascii() and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _link(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

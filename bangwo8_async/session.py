@@ -1,0 +1,450 @@
+"""The async session: auth, retries, the concurrency and rate limits, error mapping, logging.
+
+Every endpoint function and iterator sends through :meth:`Session.request`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import attrs
+import orjson
+from yarl import URL
+
+from ._response import decode_response
+from ._throttle import Throttle
+from ._version import __version__
+from .auth import Auth, BasicAuth, ClientCredentials, TokenCache, basic_header
+from .backoff import Backoff
+from .errors import (
+    AuthenticationError,
+    Bangwo8Error,
+    DecodeError,
+    NotFoundError,
+    TransportError,
+    ValidationError,
+)
+
+__all__ = ["DEFAULT_BASE_URL", "Session"]
+
+DEFAULT_BASE_URL = "https://www.bangwo8.com/api/v1"
+
+logger = logging.getLogger("bangwo8_async")
+
+_USER_AGENT = f"bangwo8_async/{__version__} aiohttp/{aiohttp.__version__}"
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+@attrs.define
+class _CallState:
+    """What one call has seen across its attempts (and aiohttp's own re-sends)."""
+
+    unanswered: int = 0
+
+
+def check_base_url(value: Any, name: str = "base_url") -> URL:
+    """``https://`` anywhere, ``http://`` only on a loopback host; anything else is refused."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name} must be a non-empty URL string", field=name)
+    url = URL(value)
+    host = url.host or ""
+    if url.scheme not in ("http", "https") or not host:
+        raise ValidationError(f"{name} must be an http(s) URL with a host: {value!r}", field=name)
+    if url.user or url.password:
+        raise ValidationError(f"{name} must not carry credentials", field=name)
+    if url.scheme == "http" and not _is_loopback(host):
+        raise ValidationError(
+            f"{name} must use https:// (http:// is allowed only on a loopback host): {host}",
+            field=name,
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_number(value: Any, name: str, *, minimum: float, integer: bool) -> None:
+    number = isinstance(value, int) or (not integer and isinstance(value, float))
+    if isinstance(value, bool) or not number or not value >= minimum:
+        kind = "an int" if integer else "a number"
+        raise ValidationError(f"{name} must be {kind} >= {minimum}, got {value!r}", field=name)
+
+
+class Session:
+    """An authenticated connection to the Bangwo8 API; ``async with`` it.
+
+    ``timeout`` is seconds for one attempt, ``max_retries`` the retries after
+    the first attempt, ``max_concurrency`` the requests in flight for the whole
+    session (every call and iterator shares it), ``rate_limit`` attempts per
+    second (``None``: unlimited). ``http_session`` borrows the caller's
+    ``aiohttp.ClientSession``, which this session then never closes.
+    """
+
+    def __init__(
+        self,
+        auth: Auth,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: float = 30.0,
+        max_retries: int = 3,
+        max_concurrency: int = 8,
+        rate_limit: float | None = None,
+        http_session: aiohttp.ClientSession | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
+        if not isinstance(auth, (BasicAuth, ClientCredentials)):
+            raise ValidationError(
+                "auth must be a BasicAuth or ClientCredentials, got " + type(auth).__name__,
+                field="auth",
+            )
+        self._base = check_base_url(base_url)
+        _check_number(timeout, "timeout", minimum=0.001, integer=False)
+        _check_number(max_retries, "max_retries", minimum=0, integer=True)
+        _check_number(max_concurrency, "max_concurrency", minimum=1, integer=True)
+        if rate_limit is not None:
+            _check_number(rate_limit, "rate_limit", minimum=0.001, integer=False)
+        if http_session is not None and not isinstance(http_session, aiohttp.ClientSession):
+            raise ValidationError(
+                "http_session must be an aiohttp.ClientSession", field="http_session"
+            )
+        if backoff is not None and not isinstance(backoff, Backoff):
+            raise ValidationError("backoff must be a bangwo8_async.Backoff", field="backoff")
+
+        self.auth = auth
+        self.base_url = str(self._base).rstrip("/")
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self.max_concurrency = max_concurrency
+        self.rate_limit = rate_limit
+        self.backoff = backoff or Backoff()
+        self._http = http_session
+        self._owns_http = http_session is None
+        self._closed = False
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._throttle = Throttle(rate_limit) if rate_limit else None
+        self._client_timeout = aiohttp.ClientTimeout(total=self.timeout)
+        self._tokens: TokenCache | None = None
+        if isinstance(auth, ClientCredentials):
+            token_url = auth.token_url or str(self._base.origin().with_path("/api/token.php"))
+            self._token_url = check_base_url(token_url, "token_url")
+            self._token_auth = basic_header(auth.secret_id, auth.secret)
+            self._tokens = TokenCache(self._fetch_token)
+        else:
+            self._basic = basic_header(auth.account, auth.password)
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> Session:
+        """A session from ``BANGWO8_ACCOUNT``/``BANGWO8_PASSWORD`` or ``BANGWO8_SECRET_ID``/
+        ``BANGWO8_SECRET``, and ``BANGWO8_BASE_URL``; keyword arguments win over the environment.
+        """
+        env = os.environ
+        if "auth" not in overrides:
+            if env.get("BANGWO8_ACCOUNT") and env.get("BANGWO8_PASSWORD"):
+                overrides["auth"] = BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"])
+            elif env.get("BANGWO8_SECRET_ID") and env.get("BANGWO8_SECRET"):
+                overrides["auth"] = ClientCredentials(
+                    env["BANGWO8_SECRET_ID"], env["BANGWO8_SECRET"], env.get("BANGWO8_TOKEN_URL")
+                )
+            else:
+                raise ValidationError(
+                    "no credentials: set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, "
+                    "or BANGWO8_SECRET_ID and BANGWO8_SECRET",
+                    field="auth",
+                )
+        if env.get("BANGWO8_BASE_URL") and "base_url" not in overrides:
+            overrides["base_url"] = env["BANGWO8_BASE_URL"]
+        auth = overrides.pop("auth")
+        return cls(auth, **overrides)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return (
+            f"<Session{state} {self.base_url} auth={self.auth!r} "
+            f"max_concurrency={self.max_concurrency} max_retries={self.max_retries}>"
+        )
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the aiohttp session if this session made it; a borrowed one is left open."""
+        self._closed = True
+        if self._owns_http and self._http is not None:
+            await self._http.close()
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._closed
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("this Session is closed")
+        if self._http is None:
+            # Made on first use, inside the running loop; sized so that our own limit,
+            # not the connector's queue, is what makes callers wait.
+            connector = aiohttp.TCPConnector(limit=self.max_concurrency, limit_per_host=0)
+            self._http = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": _USER_AGENT}
+            )
+        return self._http
+
+    def url(self, path: str) -> URL:
+        """The absolute URL of an API path such as ``/callTask.json``."""
+        return URL(self.base_url + path)
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | int] | None = None,
+        json: Any = None,
+        request_id: str | None = None,
+        json_required: bool = True,
+    ) -> Any:
+        """Send one API call with retries and return its decoded JSON.
+
+        POST gets a ``Requestid`` (``request_id`` or a fresh uuid4) that stays the
+        same on every retry. A DELETE whose earlier attempt went unanswered and
+        whose retry hears "does not exist" returns ``None``: that attempt did it.
+        """
+        method = method.upper()
+        headers: dict[str, str] = {}
+        body: bytes | None = None
+        if json is not None:
+            body = orjson.dumps(json)
+            headers["Content-Type"] = "application/json"
+        if method == "POST":
+            headers["Requestid"] = _request_id(request_id)
+        elif request_id is not None:
+            raise ValidationError("request_id is only sent with POST", field="request_id")
+        shown = path + ("?" + urlencode(params) if params else "")
+        return await self._call(
+            method,
+            self.url(path),
+            shown,
+            params=params,
+            headers=headers,
+            body=body,
+            json_required=json_required,
+            authorization=self._authorization,
+        )
+
+    async def _authorization(self) -> str:
+        if self._tokens is not None:
+            return await self._tokens.header()
+        return self._basic
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        async def secret() -> str:
+            return self._token_auth
+
+        data = await self._call(
+            "POST",
+            self._token_url,
+            self._token_url.path,
+            params=None,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            body=b"grant_type=client_credentials",
+            json_required=True,
+            authorization=secret,
+        )
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise DecodeError("token endpoint answered without an access_token", endpoint="token")
+        expires_in = data.get("expires_in", 3600)
+        if isinstance(expires_in, str) and expires_in.isdigit():
+            expires_in = int(expires_in)
+        valid = isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool)
+        if not valid or expires_in <= 0:
+            raise DecodeError("token endpoint sent an invalid expires_in", endpoint="token")
+        return token, float(expires_in)
+
+    async def _call(
+        self,
+        method: str,
+        url: URL,
+        shown: str,
+        *,
+        params: Mapping[str, str | int] | None,
+        headers: dict[str, str],
+        body: bytes | None,
+        json_required: bool,
+        authorization: Callable[[], Awaitable[str]],
+    ) -> Any:
+        state = _CallState()
+        attempt = 0
+        retries = 0
+        renewed = False
+        while True:
+            attempt += 1
+            auth_value = await authorization()
+            try:
+                return await self._attempt(
+                    method, url, shown, params, headers, body, json_required, auth_value,
+                    attempt, state,
+                )
+            except Bangwo8Error as exc:
+                error = exc
+            if (
+                isinstance(error, AuthenticationError)
+                and error.status == 401
+                and self._tokens is not None
+                and auth_value.startswith("Bearer ")
+                and not renewed
+            ):
+                # The token may have been revoked or expired early: renew once, then retry.
+                renewed = True
+                self._tokens.invalidate(auth_value)
+                logger.warning("%s %s: token refused (401), renewing it", method, shown)
+                continue
+            if method == "DELETE" and isinstance(error, NotFoundError) and state.unanswered:
+                logger.debug(
+                    "%s %s: gone after an unanswered attempt, so that attempt deleted it",
+                    method, shown,
+                )
+                return None
+            delay = self.backoff.delay(error, retries) if retries < self.max_retries else None
+            if delay is None:
+                error.attempts = attempt
+                raise error
+            retries += 1
+            logger.warning(
+                "%s %s: retry %d of %d in %.2fs after %s",
+                method, shown, retries, self.max_retries, delay, _reason(error),
+            )
+            await self.backoff.sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        url: URL,
+        shown: str,
+        params: Mapping[str, str | int] | None,
+        headers: dict[str, str],
+        body: bytes | None,
+        json_required: bool,
+        auth_value: str,
+        attempt: int,
+        state: _CallState,
+    ) -> Any:
+        client = self._client()
+        middlewares = _middlewares(client, state) if method == "DELETE" else None
+        request_id = headers.get("Requestid")
+        loop = asyncio.get_running_loop()
+        async with self._slots:
+            if self._throttle is not None:
+                await self._throttle.wait()
+            started = loop.time()
+            try:
+                async with client.request(
+                    method,
+                    url,
+                    params=params,
+                    data=body,
+                    headers={**headers, "Authorization": auth_value},
+                    timeout=self._client_timeout,
+                    allow_redirects=False,
+                    middlewares=middlewares,
+                ) as resp:
+                    raw = await resp.read()
+                    status, resp_headers = resp.status, resp.headers
+            except (TimeoutError, asyncio.TimeoutError):
+                state.unanswered += 1
+                raise TransportError(
+                    f"timed out after {self.timeout:g}s", method=method, path=shown
+                ) from None
+            except aiohttp.ClientConnectorError as exc:
+                # Never connected, so never sent: not an unanswered attempt.
+                raise TransportError(
+                    f"cannot connect: {type(exc).__name__}", method=method, path=shown
+                ) from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                state.unanswered += 1
+                raise TransportError(
+                    f"{type(exc).__name__}: {exc}", method=method, path=shown
+                ) from exc
+        elapsed = (loop.time() - started) * 1000
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> %d in %.1f ms (attempt %d)", method, shown, status, elapsed, attempt
+            )
+        if status >= 500:
+            state.unanswered += 1
+        return decode_response(
+            status,
+            resp_headers,
+            raw,
+            json_required=json_required,
+            method=method,
+            path=shown,
+            request_id=request_id,
+        )
+
+
+def _request_id(value: str | None) -> str:
+    if value is None:
+        return str(uuid.uuid4())
+    if not isinstance(value, str) or not (0 < len(value) <= 128) or not value.isprintable():
+        raise ValidationError(
+            "request_id must be 1 to 128 printable characters", field="request_id"
+        )
+    if not value.isascii():
+        raise ValidationError("request_id must be ASCII", field="request_id")
+    return value
+
+
+def _middlewares(
+    client: aiohttp.ClientSession, state: _CallState
+) -> tuple[Any, ...]:
+    """A middleware that sees every send of a DELETE, aiohttp's own silent re-send included.
+
+    aiohttp re-sends an idempotent request once when a kept-alive connection
+    drops (RFC 9112 §9.3.1); if the dropped send had already deleted the task,
+    the re-send hears "does not exist". Counting each send that got no answer
+    lets :meth:`Session._call` tell that apart from a real 404.
+    """
+
+    async def count_unanswered(
+        req: aiohttp.ClientRequest, handler: Callable[[aiohttp.ClientRequest], Awaitable[Any]]
+    ) -> Any:
+        try:
+            return await handler(req)
+        except aiohttp.ClientConnectorError:
+            raise
+        except BaseException:
+            state.unanswered += 1
+            raise
+
+    # A per-request list replaces the session's; keep a borrowed session's own middlewares.
+    own = tuple(getattr(client, "_middlewares", ()) or ())
+    return (*own, count_unanswered)
+
+
+def _reason(error: Bangwo8Error) -> str:
+    """A retry's reason for the log: the error's type and text, which never hold secrets."""
+    return f"{type(error).__name__}: {error.message}"
