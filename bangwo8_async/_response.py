@@ -70,7 +70,7 @@ def decode_response(
 
 def error_class_for(status: int, code: str | None, message: str) -> type[APIError]:
     """The exception class for an error answer: by status and code, never by luck."""
-    if _NOT_FOUND_TEXT in message.lower():
+    if _NOT_FOUND_TEXT in " ".join(message.lower().split()):
         return NotFoundError
     if status == 401 or code == "invalid_client":
         return AuthenticationError
@@ -115,13 +115,24 @@ class _Invalid:
 _INVALID: Any = _Invalid()
 
 
+_NBSP = "\u00a0".encode()
+
+
 def _loads(body: bytes) -> Any:
     if not body:
         return _INVALID
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _INVALID
+        pass
+    if _NBSP in body:
+        # The vendor's own examples are indented with non-breaking spaces, which JSON
+        # does not allow; read such a body as if they were spaces rather than fail.
+        try:
+            return orjson.loads(body.replace(_NBSP, b" "))
+        except orjson.JSONDecodeError:
+            pass
+    return _INVALID
 
 
 def _body_status(data: dict[str, Any]) -> int | None:

@@ -241,7 +241,9 @@ class FakeBangwo8:
         app.router.add_get("/api/v1/callTask/userList/{id}.json", self._users)
         app.router.add_get("/api/v1/callTask/{id}.json", self._detail)
         app.router.add_delete("/api/v1/callTask/{id}.json", self._delete)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=0.25
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -405,7 +407,8 @@ class FakeBangwo8:
         self._tokens[token] = asyncio.get_running_loop().time() + self.token_ttl
         return _json(200, orjson.dumps({
             "access_token": token,
-            "expires_in": int(self.token_ttl),
+            # Whole seconds as the vendor sends; a fraction only when a test asks for one.
+            "expires_in": int(self.token_ttl) if self.token_ttl >= 1 else self.token_ttl,
             "token_type": "Bearer",
             "scope": None,
         }))

@@ -1,0 +1,110 @@
+"""Shared fixtures: a fake server, sessions that never sleep for real, and helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aioresponses import aioresponses
+
+import bangwo8_async as bw
+from bangwo8_async.testing import FakeBangwo8
+
+VENDOR = Path(__file__).parent / "vendor"
+BASE = "https://api.test.invalid/api/v1"
+
+
+def vendor(name: str) -> bytes:
+    """One of the reference's own example payloads, byte for byte."""
+    return (VENDOR / f"{name}.txt").read_bytes()
+
+
+class SleepRecorder:
+    """A Backoff sleep that records each wait and returns at once."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+class _NoWriter:
+    output_size = 0
+
+
+_NEEDS_WRITER = "stream_writer" in inspect.signature(aiohttp.ClientResponse.__init__).parameters
+
+
+class CompatResponse(aiohttp.ClientResponse):
+    """aioresponses 0.7.9 builds responses without aiohttp 3.14's ``stream_writer``
+    (pnuckowski/aioresponses#289); supply the one attribute aiohttp reads from it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if _NEEDS_WRITER:
+            kwargs.setdefault("stream_writer", _NoWriter())
+        super().__init__(*args, **kwargs)
+
+
+class MockedHTTP(aioresponses):
+    """aioresponses with the compatible response class on every mock."""
+
+    def add(self, url: Any, method: str = "GET", *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("response_class", CompatResponse)
+        super().add(url, method, *args, **kwargs)
+
+
+@pytest.fixture
+def mocked() -> Iterator[MockedHTTP]:
+    with MockedHTTP() as m:
+        yield m
+
+
+@pytest.fixture
+def sleeps() -> SleepRecorder:
+    return SleepRecorder()
+
+
+@pytest.fixture
+def backoff(sleeps: SleepRecorder) -> bw.Backoff:
+    return bw.Backoff(sleep=sleeps)
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeBangwo8]:
+    async with FakeBangwo8(tasks=250, users_per_task=3) as server:
+        yield server
+
+
+@pytest.fixture
+def make_session(backoff: bw.Backoff) -> Callable[..., bw.Session]:
+    """Sessions for a fake (or any base URL) whose retries never sleep for real."""
+
+    def make(fake: FakeBangwo8 | None = None, **options: Any) -> bw.Session:
+        if fake is not None:
+            options.setdefault("base_url", fake.base_url)
+            options.setdefault("auth", fake.basic_auth)
+        options.setdefault("base_url", BASE)
+        options.setdefault("auth", bw.BasicAuth("admin@example.com", "pa55-word"))
+        options.setdefault("backoff", backoff)
+        auth = options.pop("auth")
+        return bw.Session(auth, **options)
+
+    return make
+
+
+async def settle() -> None:
+    """Let finalisers and cancelled tasks finish: a handful of loop turns."""
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def other_tasks() -> set[asyncio.Task[Any]]:
+    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
