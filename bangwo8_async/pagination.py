@@ -121,17 +121,26 @@ class _Stream(Generic[T]):
         n = source.next_page
         source.next_page += 1
         source.more.pop(n - 2, None)
+        source.pages.append((n, self.spawn(source, n)))
+        self.outstanding += 1
+
+    def spawn(self, source: _Source[T], n: int) -> asyncio.Task[Page[T]]:
         task = asyncio.ensure_future(source.fetch(n))
         task.add_done_callback(lambda t: self.done(source, n, t))
-        source.pages.append((n, task))
         self.in_flight.add(task)
-        self.outstanding += 1
+        return task
 
     def done(self, source: _Source[T], n: int, task: asyncio.Task[Page[T]]) -> None:
         self.in_flight.discard(task)
+        if task.cancelled():
+            return  # cancelled pages teach nothing; a re-fetched one will
         if n not in source.learned:
             source.learned.add(n)
             source.on_done(n, task)
+
+    def cancel_all(self) -> None:
+        for task in self.tasks():
+            task.cancel()
 
     def next_start(self) -> _Source[T] | None:
         """The earliest source (in output order) that may start a page now."""
@@ -160,8 +169,23 @@ async def _stream(
     exhausted = False
     items_so_far = 0
     pages_so_far = 0
+    consumer: asyncio.Task[Any] | None = None
+
+    def consumer_ended(_: asyncio.Task[Any]) -> None:
+        # The consuming task ended while this generator sat at a yield (cancelled between
+        # items, or it just stopped iterating): stop fetching now rather than whenever the
+        # generator is garbage-collected.
+        state.cancel_all()
+
     try:
         while True:
+            current = asyncio.current_task()
+            if current is not consumer:
+                if consumer is not None:
+                    consumer.remove_done_callback(consumer_ended)
+                consumer = current
+                if consumer is not None:
+                    consumer.add_done_callback(consumer_ended)
             # Fill: start pages in output order while the limits allow.
             while len(state.in_flight) < concurrency:
                 source = state.next_start()
@@ -188,10 +212,15 @@ async def _stream(
             if not task.done():
                 await asyncio.wait(state.in_flight, return_when=asyncio.FIRST_COMPLETED)
                 continue
+            past_end = head.end_at is not None and n > head.end_at
+            if task.cancelled() and not past_end:
+                # Cancelled when an earlier consumer task ended; iteration goes on in another.
+                head.pages[0] = (n, state.spawn(head, n))
+                continue
             head.pages.popleft()
             state.outstanding -= 1
             state.done(head, n, task)  # its callback may not have run yet
-            if head.end_at is not None and n > head.end_at:
+            if past_end:
                 _settle(task)  # past an empty page: the list ended before it
                 continue
             exc = task.exception()
@@ -218,6 +247,8 @@ async def _stream(
             for item in fresh:
                 yield item
     finally:
+        if consumer is not None:
+            consumer.remove_done_callback(consumer_ended)
         pending = state.tasks()
         for task in pending:
             task.cancel()

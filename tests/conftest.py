@@ -100,11 +100,39 @@ def make_session(backoff: bw.Backoff) -> Callable[..., bw.Session]:
     return make
 
 
-async def settle() -> None:
-    """Let finalisers and cancelled tasks finish: a handful of loop turns."""
-    for _ in range(20):
+def sdk_tasks() -> list[asyncio.Task[Any]]:
+    """Unfinished tasks running SDK code (the fake server's own handler tasks excluded)."""
+    found = []
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task() or task.done():
+            continue
+        coro = task.get_coro()
+        code = getattr(coro, "cr_code", None)
+        filename = code.co_filename if code else ""
+        ours = "bangwo8_async" in filename and "testing" not in filename
+        if ours or "aclose" in repr(coro):  # an abandoned generator being closed
+            found.append(task)
+    return found
+
+
+async def settle(limit: float = 2.0) -> None:
+    """Wait until no SDK task is left (an abandoned generator is closed by the loop soon)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    for _ in range(5):
         await asyncio.sleep(0)
+    while sdk_tasks() and loop.time() < deadline:  # noqa: ASYNC110 - polling the loop itself
+        await asyncio.sleep(0.005)
 
 
-def other_tasks() -> set[asyncio.Task[Any]]:
-    return {t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()}
+@pytest_asyncio.fixture(autouse=True)
+async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
+    """Fail a test whose loop reported an error: a task destroyed while pending, an
+    exception never retrieved, and the like."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _, context: errors.append(context))
+    yield errors
+    loop.set_exception_handler(previous)
+    assert not errors, [e.get("message") for e in errors]

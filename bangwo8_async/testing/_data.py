@@ -109,7 +109,8 @@ def customer_item(seed: int, task: TaskRecord, customer: int) -> dict[str, Any]:
         "callTaskid": str(task.call_task_id),
         "userList": {
             "cId": str(customer) if contact else "",
-            "uId": str(FIRST_COMPANY_ID + customer % 100_000),
+            # A company-sourced task lists companies: the customer id is the company id.
+            "uId": str(FIRST_COMPANY_ID + customer % 100_000) if contact else str(customer),
             "userName": person_name(h) if contact else "",
             "companyName": company_name(h >> 3),
             "phone": phone(h),

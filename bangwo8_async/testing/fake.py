@@ -8,7 +8,7 @@ import enum
 import random
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date
 from types import TracebackType
 from urllib.parse import urlencode
@@ -71,12 +71,16 @@ class LoggedRequest:
 @attrs.define
 class _Scripted:
     fault: Fault | None
-    method: str | None
-    path: str | None
+    method: str | None = None
+    path: str | None = None
+    query: Mapping[str, str] | None = None
 
     def matches(self, request: web.Request) -> bool:
-        return (self.method is None or request.method == self.method) and (
-            self.path is None or request.path.startswith(self.path)
+        return (
+            (self.method is None or request.method == self.method)
+            and (self.path is None or request.path.startswith(self.path))
+            and (self.query is None or all(request.query.get(k) == v
+                                           for k, v in self.query.items()))
         )
 
 
@@ -184,6 +188,7 @@ class FakeBangwo8:
     :class:`Fault` (or ``None`` for a normal answer) for the next requests;
     :meth:`inject` scripts faults for matching requests only. ``log`` records
     every request and ``peak_in_flight`` the most handled at once.
+    ``send_count=False`` leaves ``count`` out of list pages, as some servers do.
 
     A customer id that is a multiple of 97 is "illegal" to create with: the
     fake rejects it, as the vendor rejects unknown customers.
@@ -205,6 +210,7 @@ class FakeBangwo8:
         host: str = "127.0.0.1",
         port: int = 0,
         link_host: str | None = None,
+        send_count: bool = True,
     ) -> None:
         self.state = FakeState(tasks=tasks, users_per_task=users_per_task, seed=seed)
         self.latency = latency
@@ -216,6 +222,7 @@ class FakeBangwo8:
         self.host = host
         self.port = port
         self.link_host = link_host
+        self.send_count = send_count
         self.log: list[LoggedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -223,7 +230,7 @@ class FakeBangwo8:
         self.password = secrets.token_urlsafe(12)
         self.secret_id = "fake-" + secrets.token_hex(4)
         self.secret = secrets.token_urlsafe(16)
-        self._script: deque[_Scripted] = deque(_Scripted(f, None, None) for f in faults)
+        self._script: deque[_Scripted] = deque(_Scripted(f) for f in faults)
         self._rng = random.Random(seed)
         self._tokens: dict[str, float] = {}
         self._request_ids: dict[str, tuple[int, bytes]] = {}
@@ -288,11 +295,16 @@ class FakeBangwo8:
         return ClientCredentials(self.secret_id, self.secret)
 
     def inject(
-        self, *faults: Fault | None, method: str | None = None, path: str | None = None
+        self,
+        *faults: Fault | None,
+        method: str | None = None,
+        path: str | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> None:
-        """Script faults for the next requests matching ``method`` and a ``path`` prefix."""
+        """Script faults for the next requests matching ``method``, a ``path`` prefix and
+        ``query`` values (e.g. ``{"page": "3"}``), one fault per matching request."""
         for fault in faults:
-            self._script.append(_Scripted(fault, method, path))
+            self._script.append(_Scripted(fault, method, path, query))
 
     def expire_tokens(self) -> None:
         """Make every issued token invalid, as if an hour had passed."""
@@ -429,12 +441,12 @@ class FakeBangwo8:
             if record is not None:
                 items.append(record.list_item())
         last = -(-len(ids) // per_page)
-        return _json(200, orjson.dumps({
-            "callTask": items,
-            "count": len(ids),
-            "next_page": self._link(request, page + 1) if page < last else None,
-            "previous_page": self._link(request, page - 1) if page > 1 else None,
-        }))
+        payload: dict[str, object] = {"callTask": items, "count": len(ids)}
+        if not self.send_count:
+            del payload["count"]
+        payload["next_page"] = self._link(request, page + 1) if page < last else None
+        payload["previous_page"] = self._link(request, page - 1) if page > 1 else None
+        return _json(200, orjson.dumps(payload))
 
     async def _detail(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -471,12 +483,15 @@ class FakeBangwo8:
         customers = self.state.customers(record)
         chunk = customers[(page - 1) * per_page : page * per_page]
         seed = self.state.seed
-        return _json(200, orjson.dumps({
+        payload: dict[str, object] = {
             "callTask": [customer_item(seed, record, c) for c in chunk],
             "count": str(len(customers)),
             "previous_page": "",
             "next_page": "",
-        }))
+        }
+        if not self.send_count:
+            del payload["count"]
+        return _json(200, orjson.dumps(payload))
 
     async def _create(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
