@@ -5,6 +5,13 @@ hot path and one with cattrs' detailed validation that only runs after the
 fast one has failed, to name the field at fault in the :class:`DecodeError`.
 That keeps structuring cheap per item (detailed validation costs about a
 quarter more on every item) without giving up precise errors.
+
+The two classes an export reads by the hundred thousand, :class:`CallTask`
+and :class:`TaskUser`, get hand-written page hooks in the fast converter: one
+loop per page, reading the same fields with the same field hooks as the
+generated ones (a fuzz test holds the two to the same answers) but with their
+common cases inlined, and building each frozen instance through its slots.
+Together that is about twice as fast as the generated per-item hooks.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, TypeVar
 
+import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
@@ -42,12 +50,15 @@ for _member in Progress:
 
 def _int(value: Any, _: Any = None) -> int:
     """An int from a number or a string of digits; a bool or a float is not one."""
-    if type(value) is int:
-        return value
-    if type(value) is str and value.isascii():
+    kind = type(value)
+    if kind is str:
+        if value.isdigit() and value.isascii():  # the common case, first
+            return int(value)
         text = value.strip()
-        if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+        if text.isascii() and (text.isdigit() or (text[:1] == "-" and text[1:].isdigit())):
             return int(text)
+    elif kind is int:
+        return value  # type: ignore[no-any-return]
     raise ValueError(f"expected an integer or a string of digits, got {value!r:.40}")
 
 
@@ -65,13 +76,25 @@ def _str(value: Any, _: Any = None) -> str:
     raise ValueError(f"expected a string, got {type(value).__name__}")
 
 
+_MOMENTS: dict[str, date | datetime] = {}
+
+
 def _moment(value: Any, _: Any = None) -> date | datetime:
-    """``YYYY-MM-DD`` gives a date; ``YYYY-MM-DD HH:MM:SS`` a datetime."""
+    """``YYYY-MM-DD`` gives a date; ``YYYY-MM-DD HH:MM:SS`` a datetime.
+
+    Tasks share few distinct dates, so parsed ones are remembered (they are
+    immutable); the memo is bounded.
+    """
+    found = _MOMENTS.get(value) if type(value) is str else None
+    if found is not None:
+        return found
     if type(value) is not str:
         raise ValueError(f"expected a date string, got {type(value).__name__}")
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    return datetime.fromisoformat(value)
+    parsed = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+    if len(_MOMENTS) >= 4096:
+        _MOMENTS.clear()
+    _MOMENTS[value] = parsed
+    return parsed
 
 
 def _status(value: Any, _: Any = None) -> TaskStatus | str:
@@ -121,6 +144,97 @@ def unstructure_new_task(new: NewCallTask) -> dict[str, Any]:
             "data_source": new.data_source.value,
         }
     }
+
+
+def _slot_setters(cl: type[Any]) -> list[Callable[[Any, Any], None]]:
+    """The slot descriptors' setters of a frozen attrs class, in field order.
+
+    Setting slots through them builds the same instance as calling the class,
+    without attrs' frozen per-field ``__setattr__`` calls; only valid for a
+    class with no validators, converters or post-init, which is asserted.
+    """
+    fields = attrs.fields(cl)
+    assert all(f.validator is None and f.converter is None for f in fields)
+    assert not hasattr(cl, "__attrs_post_init__")
+    return [cl.__dict__[f.name].__set__ for f in fields]
+
+
+def _not_dict(value: Any) -> ValueError:
+    return ValueError(f"expected an object, got {type(value).__name__}")
+
+
+def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
+    """A whole page of tasks in one loop, with each field hook's common case inlined."""
+    s_id, s_name, s_start, s_end, s_status = _slot_setters(CallTask)
+    new, moments, statuses = object.__new__, _MOMENTS, _STATUS_BY_LABEL
+
+    def structure_call_tasks(raw: Any, _: Any) -> list[CallTask]:
+        if type(raw) is not list:
+            raise ValueError(f"expected a list, got {type(raw).__name__}")
+        out = []
+        for value in raw:
+            if type(value) is not dict:
+                raise _not_dict(value)
+            cid = value["callTaskId"]
+            cid = int(cid) if type(cid) is str and cid.isdigit() and cid.isascii() else _int(cid)
+            name = value["task_name"]
+            if type(name) is not str:
+                name = _str(name)
+            start = value["task_start"] if "task_start" in value else value["startime"]
+            start = (type(start) is str and moments.get(start)) or _moment(start)
+            end = value["task_end"]
+            end = (type(end) is str and moments.get(end)) or _moment(end)
+            status = value["complete"]
+            status = (type(status) is str and statuses.get(status)) or _status(status)
+            task = new(CallTask)
+            s_id(task, cid)
+            s_name(task, name)
+            s_start(task, start)
+            s_end(task, end)
+            s_status(task, status)
+            out.append(task)
+        return out
+
+    return structure_call_tasks
+
+
+def _task_user_list() -> Callable[[Any, Any], list[TaskUser]]:
+    """A whole page of customers in one loop; each record is flattened from ``userList``."""
+    setters = _slot_setters(TaskUser)
+    s_task, s_contact, s_company, s_user, s_company_name, s_phone, s_progress = setters
+    new, progresses = object.__new__, _PROGRESS_BY_RAW
+
+    def structure_task_users(raw: Any, _: Any) -> list[TaskUser]:
+        if type(raw) is not list:
+            raise ValueError(f"expected a list, got {type(raw).__name__}")
+        out = []
+        for value in raw:
+            if type(value) is not dict:
+                raise _not_dict(value)
+            inner = value["userList"]
+            if type(inner) is not dict:
+                raise _not_dict(inner)
+            progress = inner["progress"]
+            known = progresses.get(progress) if type(progress) in (str, int) else None
+            user = new(TaskUser)
+            s_task(user, _int(value["callTaskid"]))
+            s_contact(user, _optional_int(inner["cId"]))
+            s_company(user, _optional_int(inner["uId"]))
+            s_user(user, _str(inner["userName"]))
+            s_company_name(user, _str(inner["companyName"]))
+            s_phone(user, _str(inner["phone"]))
+            s_progress(user, known if known is not None else _progress(progress))
+            out.append(user)
+        return out
+
+    return structure_task_users
+
+
+def _one_of(many: Callable[[Any, Any], list[T]]) -> Callable[[Any, Any], T]:
+    def structure_one(value: Any, cl: Any) -> T:
+        return many([value], cl)[0]
+
+    return structure_one
 
 
 def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
@@ -220,6 +334,14 @@ def make_converter(*, detailed_validation: bool = False) -> cattrs.Converter:
 
     conv.register_structure_hook(TaskUser, structure_user)
     conv.register_unstructure_hook(NewCallTask, unstructure_new_task)
+    if not detailed_validation:
+        # The hot path: a page per call, the field hooks' common cases inlined (see the
+        # module docstring); the detailed converter keeps the generated per-item hooks.
+        tasks, users = _call_task_list(), _task_user_list()
+        conv.register_structure_hook_func(lambda t: t == list[CallTask], tasks)
+        conv.register_structure_hook_func(lambda t: t == list[TaskUser], users)
+        conv.register_structure_hook(CallTask, _one_of(tasks))
+        conv.register_structure_hook(TaskUser, _one_of(users))
     return conv
 
 
@@ -257,10 +379,9 @@ def structure(raw: Any, cl: type[T], *, endpoint: str, path: str = "$") -> T:
 
 def structure_list(raw: Any, cl: type[T], *, endpoint: str, path: str = "$") -> list[T]:
     """Structure a JSON array of models; the hot path of every list endpoint."""
-    hook = _FAST.get_structure_hook(cl)
     try:
         if type(raw) is not list:
             raise ValueError(f"expected a list, got {type(raw).__name__}")
-        return [hook(item, cl) for item in raw]
+        return _FAST.structure(raw, list[cl])  # type: ignore[valid-type]
     except Exception as exc:
         raise _decode_error(exc, raw, cl, endpoint, path, many=True) from None

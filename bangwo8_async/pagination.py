@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import operator
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from datetime import date
 from typing import Any, Generic, TypeVar
 
+from ._seen import SeenKeys
 from ._validate import check_concurrency, check_id, check_page, date_range
 from .call_tasks import list_call_tasks, list_task_users
 from .errors import Bangwo8Error, NotFoundError, ValidationError
@@ -54,7 +56,7 @@ class _Source(Generic[T]):
         self,
         fetch: Callable[[int], Awaitable[Page[T]]],
         per_page: int,
-        key: Callable[[T], Hashable | None],
+        key: Callable[[T], Hashable],
         *,
         gone_is_empty: bool = False,
         label: str = "",
@@ -69,7 +71,7 @@ class _Source(Generic[T]):
         self.last: int | None = None  # from count; None until known, or when never sent
         self.end_at: int | None = None  # an empty (or failed) page: nothing after it
         self.more: dict[int, bool] = {}  # page -> "full, and the server says there is more"
-        self.seen: set[Hashable] = set()
+        self.seen = SeenKeys()
         self.total: int | None = None
         self.learned: set[int] = set()  # pages whose result on_done has taken in
 
@@ -262,10 +264,14 @@ async def _stream(
 def _fresh(source: _Source[T], items: list[T]) -> list[T]:
     """The items not yielded before: offset paging under writes can repeat one on the next page."""
     seen = source.seen
+    keys = list(map(source.key, items))
+    new = set(keys)
+    if len(new) == len(keys) and _NO_KEY not in new and seen.none_of(new):
+        seen.update(new)  # the common case, every item new: checked mostly in C
+        return items
     fresh = []
-    for item in items:
-        key = source.key(item)
-        if key is not None:
+    for key, item in zip(keys, items, strict=True):
+        if key != _NO_KEY:
             if key in seen:
                 logger.debug("%s: dropping %r, already yielded", source.label, key)
                 continue
@@ -290,14 +296,11 @@ async def _one(source: _Source[T]) -> AsyncGenerator[_Source[T], None]:
     yield source
 
 
-def _task_key(task: CallTask) -> Hashable:
-    return task.call_task_id
-
-
-def _user_key(user: TaskUser) -> Hashable | None:
-    if user.contact_id is None and user.company_id is None:
-        return None
-    return (user.contact_id, user.company_id)
+#: The identity of an item, for dropping repeats; C-level getters, as they run per item.
+_task_key: Callable[[CallTask], Hashable] = operator.attrgetter("call_task_id")
+_user_key: Callable[[TaskUser], Hashable] = operator.attrgetter("contact_id", "company_id")
+#: A customer with neither id has no identity: never dropped as a repeat.
+_NO_KEY = (None, None)
 
 
 def _limit(session: Session, concurrency: Any) -> int:

@@ -95,7 +95,7 @@ class FakeState:
         self._alive = set(self.order)
         self._records: dict[int, TaskRecord] = {}
         self._next_id = FIRST_TASK_ID + tasks
-        self._version = 0
+        self.version = 0  # bumped by every change, so cached pages go stale
         self._filtered: dict[tuple[str | None, str | None], tuple[int, list[int]]] = {}
 
     def __len__(self) -> int:
@@ -127,7 +127,7 @@ class FakeState:
             self.order.insert(0, record.call_task_id)
         else:
             self.order.append(record.call_task_id)
-        self._version += 1
+        self.version += 1
 
     def add_tasks(self, count: int, *, front: bool = False) -> list[int]:
         """Add ``count`` new tasks (at the front, as newest-first lists do, or the end)."""
@@ -152,7 +152,7 @@ class FakeState:
         self._alive.discard(call_task_id)
         self.order.remove(call_task_id)
         self._records.pop(call_task_id, None)
-        self._version += 1
+        self.version += 1
         return True
 
     def listing(self, start: str | None, end: str | None) -> list[int]:
@@ -160,7 +160,7 @@ class FakeState:
         if start is None and end is None:
             return self.order
         cached = self._filtered.get((start, end))
-        if cached is not None and cached[0] == self._version:
+        if cached is not None and cached[0] == self.version:
             return cached[1]
         lo = date.fromisoformat(start) if start else date.min
         hi = date.fromisoformat(end) if end else date.max
@@ -169,7 +169,7 @@ class FakeState:
             record = self.task(call_task_id)
             if record is not None and lo <= record.created <= hi:
                 ids.append(call_task_id)
-        self._filtered[(start, end)] = (self._version, ids)
+        self._filtered[(start, end)] = (self.version, ids)
         return ids
 
 
@@ -234,6 +234,7 @@ class FakeBangwo8:
         self._rng = random.Random(seed)
         self._tokens: dict[str, float] = {}
         self._request_ids: dict[str, tuple[int, bytes]] = {}
+        self._pages: dict[tuple[object, ...], bytes] = {}
         self._runner: web.AppRunner | None = None
         self.token_fetches = 0
 
@@ -428,6 +429,20 @@ class FakeBangwo8:
     async def _list(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
             return _json(401, _UNAUTHORIZED)
+        # Rendering a page costs more than sending it; a page is the same until the state
+        # changes, so keep the body, and the fake never slows the client it measures.
+        key = (self.state.version, self.send_count, self.link_host, request.query_string)
+        body = self._pages.get(key)
+        if body is None:
+            response = self._render_list(request)
+            if response.status != 200:
+                return response
+            if len(self._pages) >= 4096:
+                self._pages.clear()
+            body = self._pages[key] = bytes(response.body)  # type: ignore[arg-type]
+        return _json(200, body)
+
+    def _render_list(self, request: web.Request) -> web.Response:
         paging = _paging(request)
         if paging is None:
             return _json(400, orjson.dumps({"errcode": "100001", "errmsg": "Invalid page"}))
