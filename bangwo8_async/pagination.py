@@ -303,18 +303,25 @@ _user_key: Callable[[TaskUser], Hashable] = operator.attrgetter("contact_id", "c
 _NO_KEY = (None, None)
 
 
-def _limit(session: Session, concurrency: Any) -> int:
+def _checked(
+    session: Any,
+    concurrency: Any,
+    per_page: Any,
+    on_page: Any,
+    created_start: Any = None,
+    created_end: Any = None,
+) -> int:
+    """Check an iterator's arguments before anything is sent; return its concurrency."""
     if not isinstance(session, Session):
         raise ValidationError(
             f"session must be a bangwo8_async.Session, got {type(session).__name__}",
             field="session",
         )
-    return min(check_concurrency(concurrency, session.max_concurrency), session.max_concurrency)
-
-
-def _check_on_page(on_page: Any) -> None:
+    check_page(1, per_page)
+    date_range(created_start, created_end)
     if on_page is not None and not callable(on_page):
         raise ValidationError("on_page must be callable", field="on_page")
+    return min(check_concurrency(concurrency, session.max_concurrency), session.max_concurrency)
 
 
 def _task_source(
@@ -329,12 +336,15 @@ def _task_source(
     return _Source(fetch, per_page, _task_key, label="call tasks")
 
 
-def _user_source(session: Session, call_task_id: int, per_page: int) -> _Source[TaskUser]:
+def _user_source(
+    session: Session, call_task_id: int, per_page: int, *, gone_is_empty: bool = True
+) -> _Source[TaskUser]:
     async def fetch(n: int) -> Page[TaskUser]:
         return await list_task_users(session, call_task_id, page=n, per_page=per_page)
 
     return _Source(
-        fetch, per_page, _user_key, gone_is_empty=True, label=f"customers of task {call_task_id}"
+        fetch, per_page, _user_key, gone_is_empty=gone_is_empty,
+        label=f"customers of task {call_task_id}",
     )
 
 
@@ -355,10 +365,7 @@ def iter_call_tasks(
     ``contextlib.aclosing(...)`` or ``await it.aclose()``: every request it
     started is cancelled and awaited.
     """
-    limit = _limit(session, concurrency)
-    check_page(1, per_page)
-    date_range(created_start, created_end)
-    _check_on_page(on_page)
+    limit = _checked(session, concurrency, per_page, on_page, created_start, created_end)
     source = _task_source(session, per_page, created_start, created_end)
     return _stream(_one(source), concurrency=limit, on_page=on_page)
 
@@ -372,12 +379,10 @@ def iter_task_users(
     on_page: OnPage | None = None,
 ) -> AsyncGenerator[TaskUser, None]:
     """Every customer of one call task, in list order; pages fetched concurrently."""
-    limit = _limit(session, concurrency)
+    limit = _checked(session, concurrency, per_page, on_page)
     check_id(call_task_id, "call_task_id")
-    check_page(1, per_page)
-    _check_on_page(on_page)
-    source = _user_source(session, call_task_id, per_page)
-    source.gone_is_empty = False  # asked for by id: a missing task is the caller's error
+    # Asked for by id: a missing task is the caller's error, not a task to skip.
+    source = _user_source(session, call_task_id, per_page, gone_is_empty=False)
     return _stream(_one(source), concurrency=limit, on_page=on_page)
 
 
@@ -398,10 +403,7 @@ def iter_all_task_users(
     customers is skipped. ``on_page`` gets the running count of customer pages
     and items; the total is not known in advance.
     """
-    limit = _limit(session, concurrency)
-    check_page(1, per_page)
-    date_range(created_start, created_end)
-    _check_on_page(on_page)
+    limit = _checked(session, concurrency, per_page, on_page, created_start, created_end)
     tasks = _stream(
         _one(_task_source(session, _TASK_PAGE_SIZE, created_start, created_end)),
         concurrency=min(limit, _TASK_PAGE_CONCURRENCY),

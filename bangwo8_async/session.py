@@ -44,6 +44,19 @@ _USER_AGENT = f"bangwo8_async/{__version__} aiohttp/{aiohttp.__version__}"
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 
+@attrs.frozen
+class _Request:
+    """One API call as the retry loop sends it, attempt after attempt."""
+
+    method: str
+    url: URL
+    shown: str  # the path and query, for logs and errors
+    params: Mapping[str, str | int] | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes | None = None
+    json_required: bool = True
+
+
 @attrs.define
 class _CallState:
     """What one call has seen across its attempts (and aiohttp's own re-sends)."""
@@ -243,16 +256,8 @@ class Session:
         elif request_id is not None:
             raise ValidationError("request_id is only sent with POST", field="request_id")
         shown = path + ("?" + urlencode(params) if params else "")
-        return await self._call(
-            method,
-            self.url(path),
-            shown,
-            params=params,
-            headers=headers,
-            body=body,
-            json_required=json_required,
-            authorization=self._authorization,
-        )
+        request = _Request(method, self.url(path), shown, params, headers, body, json_required)
+        return await self._call(request, self._authorization)
 
     async def _authorization(self) -> str:
         if self._tokens is not None:
@@ -263,16 +268,14 @@ class Session:
         async def secret() -> str:
             return self._token_auth
 
-        data = await self._call(
+        request = _Request(
             "POST",
             self._token_url,
             self._token_url.path,
-            params=None,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
             body=b"grant_type=client_credentials",
-            json_required=True,
-            authorization=secret,
         )
+        data = await self._call(request, secret)
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise DecodeError("token endpoint answered without an access_token", endpoint="token")
@@ -284,18 +287,9 @@ class Session:
             raise DecodeError("token endpoint sent an invalid expires_in", endpoint="token")
         return token, float(expires_in)
 
-    async def _call(
-        self,
-        method: str,
-        url: URL,
-        shown: str,
-        *,
-        params: Mapping[str, str | int] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        json_required: bool,
-        authorization: Callable[[], Awaitable[str]],
-    ) -> Any:
+    async def _call(self, request: _Request, authorization: Callable[[], Awaitable[str]]) -> Any:
+        """Attempt a call until it succeeds, fails for good, or runs out of retries."""
+        method, shown = request.method, request.shown
         state = _CallState()
         attempt = 0
         retries = 0
@@ -304,10 +298,7 @@ class Session:
             attempt += 1
             auth_value = await authorization()
             try:
-                return await self._attempt(
-                    method, url, shown, params, headers, body, json_required, auth_value,
-                    attempt, state,
-                )
+                return await self._attempt(request, auth_value, attempt, state)
             except Bangwo8Error as exc:
                 error = exc
             if (
@@ -340,21 +331,13 @@ class Session:
             await self.backoff.sleep(delay)
 
     async def _attempt(
-        self,
-        method: str,
-        url: URL,
-        shown: str,
-        params: Mapping[str, str | int] | None,
-        headers: dict[str, str],
-        body: bytes | None,
-        json_required: bool,
-        auth_value: str,
-        attempt: int,
-        state: _CallState,
+        self, request: _Request, auth_value: str, attempt: int, state: _CallState
     ) -> Any:
+        """Send once, holding a concurrency slot for the whole exchange."""
+        method, shown = request.method, request.shown
         client = self._client()
         middlewares = _middlewares(client, state) if method == "DELETE" else None
-        request_id = headers.get("Requestid")
+        request_id = request.headers.get("Requestid")
         loop = asyncio.get_running_loop()
         async with self._slots:
             if self._throttle is not None:
@@ -363,10 +346,10 @@ class Session:
             try:
                 async with client.request(
                     method,
-                    url,
-                    params=params,
-                    data=body,
-                    headers={**headers, "Authorization": auth_value},
+                    request.url,
+                    params=request.params,
+                    data=request.body,
+                    headers={**request.headers, "Authorization": auth_value},
                     timeout=self._client_timeout,
                     allow_redirects=False,
                     middlewares=middlewares,
@@ -399,7 +382,7 @@ class Session:
             status,
             resp_headers,
             raw,
-            json_required=json_required,
+            json_required=request.json_required,
             method=method,
             path=shown,
             request_id=request_id,
