@@ -297,10 +297,13 @@ class Session:
         while True:
             attempt += 1
             auth_value = await authorization()
+            error: Bangwo8Error
             try:
                 return await self._attempt(request, auth_value, attempt, state)
             except Bangwo8Error as exc:
                 error = exc
+            if isinstance(error, TransportError):  # no status line to log: say what happened
+                logger.debug("%s %s -> %s (attempt %d)", method, shown, error.message, attempt)
             if (
                 isinstance(error, AuthenticationError)
                 and error.status == 401

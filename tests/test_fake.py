@@ -153,3 +153,22 @@ async def test_fault_rate_is_seeded(make_session: Callable[..., bw.Session]) -> 
             kinds.append([r.fault for r in fake.log])
     assert kinds[0] == kinds[1]
     assert {k for k in kinds[0] if k} >= {Fault.SERVER_ERROR} or len(set(kinds[0])) > 2
+
+
+async def test_unknown_path_is_the_vendors_404(fake: FakeBangwo8) -> None:
+    status, body = await raw(fake, "GET", "/nothing.json")
+    assert (status, orjson.loads(body)) == (404, example_error())
+
+
+def example_error() -> dict[str, str]:
+    return {"errcode": "100047", "errmsg": "Invalid resource URI"}
+
+
+async def test_an_agent_is_not_an_administrator(
+    fake: FakeBangwo8, make_session: Callable[..., bw.Session]
+) -> None:
+    agent = bw.BasicAuth(fake.agent_account, fake.agent_password)
+    async with make_session(fake, auth=agent) as session:
+        with pytest.raises(bw.PermissionDeniedError) as info:
+            await bw.list_call_tasks(session)
+    assert (info.value.status, info.value.code) == (403, "40003")

@@ -27,12 +27,12 @@ async def test_one_token_fetch_for_fifty_concurrent_calls(
 async def test_token_renewed_before_it_expires(
     fake: FakeBangwo8, make_session: Callable[..., bw.Session]
 ) -> None:
-    fake.token_ttl = 0.1  # renewed at half its life when that is under a minute
+    fake.token_ttl = 1.0  # renewed at half its life when that is under two minutes
     async with make_session(fake, auth=fake.client_credentials) as session:
         await bw.get_call_task(session, fake.state.order[0])
         await bw.get_call_task(session, fake.state.order[0])
         assert fake.token_fetches == 1
-        await asyncio.sleep(0.06)
+        await asyncio.sleep(0.55)
         await bw.get_call_task(session, fake.state.order[0])
     assert fake.token_fetches == 2
     assert not [r for r in fake.log if r.status == 401]
@@ -56,7 +56,8 @@ async def test_401_with_a_fresh_token_is_raised_not_looped(
 
     async with make_session(fake, auth=fake.client_credentials) as session:
         await bw.get_call_task(session, fake.state.order[0])
-        fake._authorized = lambda request: False  # type: ignore[method-assign]
+        fake.expire_tokens()
+        fake.token_ttl = 0.000001  # every new token is dead on arrival
         with pytest.raises(bw.AuthenticationError) as info:
             await bw.get_call_task(session, fake.state.order[0])
     assert info.value.status == 401

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 
+import orjson
 import pytest
 
 import bangwo8_async as bw
 from bangwo8_async.testing import FakeBangwo8, Fault
 
-from .conftest import sdk_tasks, settle
+from .conftest import MockedHTTP, sdk_tasks, settle
 
 
 def customer_of(user: bw.TaskUser) -> int | None:
@@ -382,3 +384,26 @@ async def test_cancel_during_a_backoff_sleep(
             await task
         assert not sdk_tasks()
         await quiet(fake)
+
+
+async def test_full_last_page_and_a_next_link_keep_going(
+    mocked: MockedHTTP, make_session: Callable[..., bw.Session]
+) -> None:
+    """A stale ``count`` that the server's own links contradict: follow the links' word."""
+
+    def page(first: int, n: int, more: bool) -> bytes:
+        items = [{"callTaskId": str(i), "task_name": "t", "task_start": "2024-01-01",
+                  "task_end": "2024-01-02", "complete": "进行中"} for i in range(first, first + n)]
+        link = "https://elsewhere.invalid/api/v1/callTask.json?page=9" if more else None
+        return orjson.dumps({"callTask": items, "count": 20, "next_page": link})
+
+    url = re.compile(r"^https://api\.test\.invalid/api/v1/callTask\.json\?page=(\d+)")
+    bodies = {1: page(1, 10, True), 2: page(11, 10, True), 3: page(21, 10, True),
+              4: page(31, 5, False)}
+    for number, body in bodies.items():
+        mocked.get(re.compile(url.pattern.replace(r"(\d+)", str(number)) + r"\b.*"), body=body)
+    async with make_session() as session:
+        got = [t.call_task_id async for t in bw.iter_call_tasks(session, per_page=10)]
+    assert got == list(range(1, 36))
+    hosts = {u.host for (_, u) in mocked.requests}
+    assert hosts == {"api.test.invalid"}

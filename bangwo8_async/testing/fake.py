@@ -34,6 +34,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _NOT_FOUND_BODY = orjson.dumps({"Status": "403", "message": "callTaskId does not exist"})
 _BAD_URI = orjson.dumps({"errcode": "100047", "errmsg": "Invalid resource URI"})
 _UNAUTHORIZED = orjson.dumps({"errcode": "40001", "errmsg": "Authentication failed"})
+_NOT_ADMIN = orjson.dumps({"errcode": "40003", "errmsg": "Permission denied: administrators only"})
 _MAINTENANCE = (
     b"<html><head><title>503 Service Unavailable</title></head><body>"
     b"<h1>Service Unavailable</h1><p>The server is down for maintenance.</p></body></html>"
@@ -228,6 +229,9 @@ class FakeBangwo8:
         self.peak_in_flight = 0
         self.account = "admin@example.com"
         self.password = secrets.token_urlsafe(12)
+        # An agent, not an administrator: signs in, but every call-task endpoint says 403.
+        self.agent_account = "agent@example.com"
+        self.agent_password = secrets.token_urlsafe(12)
         self.secret_id = "fake-" + secrets.token_hex(4)
         self.secret = secrets.token_urlsafe(16)
         self._script: deque[_Scripted] = deque(_Scripted(f) for f in faults)
@@ -249,6 +253,7 @@ class FakeBangwo8:
         app.router.add_get("/api/v1/callTask/userList/{id}.json", self._users)
         app.router.add_get("/api/v1/callTask/{id}.json", self._detail)
         app.router.add_delete("/api/v1/callTask/{id}.json", self._delete)
+        app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(
             app, handle_signals=False, access_log=None, shutdown_timeout=0.25
         )
@@ -383,12 +388,20 @@ class FakeBangwo8:
             )
         return response
 
-    def _authorized(self, request: web.Request) -> bool:
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """The 401 or 403 answer for a caller who may not use the call-task API, else None."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             expiry = self._tokens.get(header[7:])
-            return expiry is not None and asyncio.get_running_loop().time() < expiry
-        return _basic(header) == (self.account, self.password)
+            if expiry is not None and asyncio.get_running_loop().time() < expiry:
+                return None
+            return _json(401, _UNAUTHORIZED)
+        user = _basic(header)
+        if user == (self.account, self.password):
+            return None
+        if user == (self.agent_account, self.agent_password):
+            return _json(403, _NOT_ADMIN)
+        return _json(401, _UNAUTHORIZED)
 
     def _link(self, request: web.Request, page: int) -> str:
         query = {k: v for k, v in request.query.items() if k != "page"}
@@ -427,8 +440,9 @@ class FakeBangwo8:
         }))
 
     async def _list(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _json(401, _UNAUTHORIZED)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         # Rendering a page costs more than sending it; a page is the same until the state
         # changes, so keep the body, and the fake never slows the client it measures.
         key = (self.state.version, self.send_count, self.link_host, request.query_string)
@@ -464,8 +478,9 @@ class FakeBangwo8:
         return _json(200, orjson.dumps(payload))
 
     async def _detail(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _json(401, _UNAUTHORIZED)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         record = self._task_of(request)
         if record is None:
             return _json(403, _NOT_FOUND_BODY)
@@ -486,8 +501,9 @@ class FakeBangwo8:
         }))
 
     async def _users(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _json(401, _UNAUTHORIZED)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         record = self._task_of(request)
         if record is None:
             return _json(403, _NOT_FOUND_BODY)
@@ -509,8 +525,9 @@ class FakeBangwo8:
         return _json(200, orjson.dumps(payload))
 
     async def _create(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _json(401, _UNAUTHORIZED)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         request_id = request.headers.get("Requestid")
         if request_id and request_id in self._request_ids:
             status, body = self._request_ids[request_id]
@@ -561,14 +578,18 @@ class FakeBangwo8:
         })
 
     async def _delete(self, request: web.Request) -> web.Response:
-        if not self._authorized(request):
-            return _json(401, _UNAUTHORIZED)
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         record = self._task_of(request)
         if record is None or not self.state.delete(record.call_task_id):
             return _json(200, _NOT_FOUND_BODY)  # the vendor's HTTP 200 carrying "Status": "403"
         # The vendor's success body, which is not valid JSON.
         body = f'{{\n    "Status": 200 OK,\n    "callTaskId": "{record.call_task_id}"\n}}'
         return _json(200, body.encode())
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        return _json(404, _BAD_URI)
 
     def _task_of(self, request: web.Request) -> TaskRecord | None:
         raw = request.match_info["id"]
