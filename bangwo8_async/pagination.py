@@ -229,14 +229,14 @@ async def _stream(
             if exc is not None:
                 if head.gone_is_empty and isinstance(exc, NotFoundError):
                     logger.debug("%s is gone; skipping it", head.label)
-                    _cancel_source(head)
+                    _cancel_source(head, n)
                     continue
                 if isinstance(exc, Bangwo8Error):
                     exc.page = n
                 raise exc
             page = task.result()
             if not page.items:
-                _cancel_source(head)
+                _cancel_source(head, n)
                 continue
             fresh = _fresh(head, page.items)
             items_so_far += len(fresh)
@@ -280,9 +280,9 @@ def _fresh(source: _Source[T], items: list[T]) -> list[T]:
     return fresh
 
 
-def _cancel_source(source: _Source[Any]) -> None:
-    """Nothing after this page: drop the source's later pages, finished or not."""
-    source.end_at = source.next_page - 1 if source.end_at is None else source.end_at
+def _cancel_source(source: _Source[Any], n: int) -> None:
+    """Nothing after page ``n``: drop the source's later pages, finished or not."""
+    source.end_at = n if source.end_at is None else min(source.end_at, n)
     for _, task in source.pages:
         task.cancel()
 
