@@ -124,7 +124,8 @@ async def test_clamp_pages_clamps_to_the_capped_last_page() -> None:
 @pytest.mark.parametrize(("option", "expected"), [("null_lists", {"callTask": None}),
                                                   ("omit_empty_list", {})])
 async def test_an_empty_page_says_null_or_nothing(option: str, expected: dict[str, Any]) -> None:
-    async with FakeBangwo8(tasks=5, **{option: True}) as fake:
+    async with FakeBangwo8(tasks=5) as fake:
+        setattr(fake, option, True)
         full = (await call(fake, TASKS)).json()
         empty = (await call(fake, f"{TASKS}?page=2")).json()
         users_empty = (await call(fake, users_path(fake, query="?page=2"))).json()

@@ -265,7 +265,8 @@ class FakeBangwo8:
         )
         self.log.append(entry)
         call_task_api = request.match_info.route.name is not None
-        account = self._endpoints.account_of(request) if call_task_api else None
+        limited = self.rate_limit is not None or self.max_in_flight is not None
+        account = self._endpoints.account_of(request) if call_task_api and limited else None
         if account is not None and not self._limits.admit(
             account, asyncio.get_running_loop().time(),
             self.rate_limit, self.rate_burst, self.max_in_flight,
