@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import random
 import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -14,10 +15,10 @@ from aiohttp import web
 from .._validate import MAX_PER_PAGE
 from . import _payloads as payloads
 from ._data import TaskRecord
-from ._payloads import NewTask
+from ._payloads import BodyStyle, NewTask, PageOptions
 
 if TYPE_CHECKING:
-    from .fake import FakeBangwo8
+    from .fake import FakeBangwo8, LoggedRequest
 
 __all__ = ["Endpoints"]
 
@@ -30,6 +31,9 @@ class Endpoints:
     def __init__(self, fake: FakeBangwo8) -> None:
         self.fake = fake
         self.state = fake.state
+        self.entries: dict[int, LoggedRequest] = {}  # id(request): its log entry, while handled
+        self._list_requests = 0
+        self._churn_rng = random.Random(fake.state.seed + 2)
         self.tokens: dict[str, float] = {}  # access token: when it expires (loop time)
         self._request_ids: dict[str, tuple[int, bytes]] = {}
         # Rendering a page costs more than sending it; a page is the same until the state
@@ -37,8 +41,12 @@ class Endpoints:
         # measures. BOM and charset are applied on the way out, after the cache.
         self._pages: dict[tuple[object, ...], bytes] = {}
 
+    def style(self) -> BodyStyle:
+        """How JSON bodies go on the wire now."""
+        return BodyStyle(self.fake.bom, self.fake.charset)
+
     def _json(self, status: int, body: bytes) -> web.Response:
-        return self.fake.body_style().response(status, body)
+        return self.style().response(status, body)
 
     # -- who is calling ----------------------------------------------------------------------
 
@@ -93,7 +101,7 @@ class Endpoints:
         paging = payloads.paging(request.query, MAX_PER_PAGE)
         if paging is None:
             return self._json(400, payloads.BAD_PAGE)
-        self.fake.before_list(request, tasks=True)
+        self._before_list(request, tasks=True)
         ids = self.state.listing(request.query.get("created_start"),
                                  request.query.get("created_end"))
         return self._list_page(request, paging, len(ids),
@@ -107,20 +115,35 @@ class Endpoints:
         paging = payloads.paging(request.query, MAX_PER_PAGE)
         if paging is None:
             return self._json(400, payloads.BAD_PAGE)
-        self.fake.before_list(request, tasks=False)
+        self._before_list(request, tasks=False)
         total = len(self.state.customers(record))
         return self._list_page(request, paging, total,
                                lambda lo, hi: self.state.customer_items(record, lo, hi),
                                links=False)
+
+    def _before_list(self, request: web.Request, *, tasks: bool) -> None:
+        """The moment before a list page's data is read: churn, then ``on_list``."""
+        fake = self.fake
+        if tasks:
+            self._list_requests += 1
+            n = self._list_requests
+            if fake.insert_every and n % fake.insert_every == 0:
+                self.state.add_tasks(1, front=True)
+            if fake.delete_every and n % fake.delete_every == 0:
+                self.state.delete_random(self._churn_rng)
+        if fake.on_list is not None:
+            fake.on_list(self.entries[id(request)], self.state)
 
     def _list_page(
         self, request: web.Request, paging: tuple[int, int], total: int, rows: Rows,
         *, links: bool,
     ) -> web.Response:
         """The one place a list page is rendered (and cached), for both lists."""
-        options = self.fake.page_options()
+        fake = self.fake
+        options = PageOptions(fake.page_cap, fake.send_count, fake.count_excess,
+                              fake.clamp_pages, fake.null_lists, fake.omit_empty_list)
         key = (request.path, request.query_string, self.state.version, options,
-               self.fake.link_host)
+               fake.link_host)
         body = self._pages.get(key)
         if body is None:
             asked, per_page = paging

@@ -15,7 +15,6 @@ from ..auth import BasicAuth, ClientCredentials
 from . import _payloads as payloads
 from ._endpoints import Endpoints
 from ._faults import RATE_FAULTS, Fault, FaultScript, Limits
-from ._payloads import BodyStyle, PageOptions
 from ._state import FakeState
 
 __all__ = ["RATE_FAULTS", "FakeBangwo8", "FakeState", "Fault", "LoggedRequest"]
@@ -141,9 +140,6 @@ class FakeBangwo8:
         self._faults = FaultScript(faults, seed)
         self._limits = Limits()
         self._jitter_rng = random.Random(seed + 1)
-        self._churn_rng = random.Random(seed + 2)
-        self._list_requests = 0
-        self._entries: dict[int, LoggedRequest] = {}  # id(request): its log entry
         self._tokens = self._endpoints.tokens  # (tests look for leaked tokens here)
         self._runner: web.AppRunner | None = None
 
@@ -230,29 +226,6 @@ class FakeBangwo8:
             if (method is None or r.method == method) and (path is None or r.path.startswith(path))
         ]
 
-    # -- what the endpoints read -------------------------------------------------------------
-
-    def body_style(self) -> BodyStyle:
-        """How JSON bodies go on the wire now."""
-        return BodyStyle(self.bom, self.charset)
-
-    def page_options(self) -> PageOptions:
-        """How list pages are shaped now."""
-        return PageOptions(self.page_cap, self.send_count, self.count_excess, self.clamp_pages,
-                           self.null_lists, self.omit_empty_list)
-
-    def before_list(self, request: web.Request, *, tasks: bool) -> None:
-        """The moment before a list page's data is read: churn, then ``on_list``."""
-        if tasks:
-            self._list_requests += 1
-            n = self._list_requests
-            if self.insert_every and n % self.insert_every == 0:
-                self.state.add_tasks(1, front=True)
-            if self.delete_every and n % self.delete_every == 0:
-                self.state.delete_random(self._churn_rng)
-        if self.on_list is not None:
-            self.on_list(self._entries[id(request)], self.state)
-
     # -- plumbing ----------------------------------------------------------------------------
 
     @web.middleware
@@ -275,10 +248,10 @@ class FakeBangwo8:
             entry.status = 429
             after = self.limit_retry_after
             headers = {} if after is None else {"Retry-After": f"{after:g}"}
-            return self.body_style().response(429, payloads.TOO_MANY, headers)
+            return self._endpoints.style().response(429, payloads.TOO_MANY, headers)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        self._entries[id(request)] = entry
+        self._endpoints.entries[id(request)] = entry
         try:
             entry.fault = fault = self._faults.pick(request, self.fault_rate, self.fault_kinds)
             if self.latency:
@@ -290,7 +263,7 @@ class FakeBangwo8:
             return response
         finally:
             self.in_flight -= 1
-            del self._entries[id(request)]
+            del self._endpoints.entries[id(request)]
             if account is not None:
                 self._limits.release(account)
 
@@ -301,13 +274,13 @@ class FakeBangwo8:
             _drop(request)
             return web.Response(status=500)
         if fault is Fault.SERVER_ERROR:
-            return self.body_style().response(500, payloads.SERVER_ERROR)
+            return self._endpoints.style().response(500, payloads.SERVER_ERROR)
         if fault is Fault.UNAVAILABLE:
             return web.Response(status=503, body=payloads.MAINTENANCE, content_type="text/html")
         if fault is Fault.HTML_OK:
             return web.Response(status=200, body=payloads.WAF_PAGE, content_type="text/html")
         if fault is Fault.RATE_LIMITED:
-            return self.body_style().response(
+            return self._endpoints.style().response(
                 429, payloads.TOO_MANY, {"Retry-After": f"{self.retry_after:g}"}
             )
         if fault is Fault.SLOW:
