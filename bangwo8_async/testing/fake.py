@@ -287,7 +287,7 @@ class FakeBangwo8:
             await asyncio.sleep(self.slow_seconds)
         # The sign-in check, once for every call-task endpoint.
         refused = self._endpoints.refused(request) if call_task_api else None
-        response = refused or await handler(request)
+        response = await handler(request) if refused is None else refused
         if fault is Fault.RESET_AFTER:
             _drop(request)
         elif fault is Fault.TRUNCATED and isinstance(response, web.Response) and response.body:
