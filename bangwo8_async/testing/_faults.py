@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import attrs
 from aiohttp import web
 
-__all__ = ["RATE_FAULTS", "Fault", "FaultScript", "Limits"]
+__all__ = ["RATE_FAULTS", "Fault", "FaultScript", "Limits", "default_burst"]
 
 
 class Fault(str, enum.Enum):

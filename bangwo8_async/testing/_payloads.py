@@ -19,10 +19,18 @@ __all__ = [
     "MAINTENANCE",
     "NOT_ADMIN",
     "NOT_FOUND",
+    "SERVER_ERROR",
+    "TOO_MANY",
     "UNAUTHORIZED",
     "WAF_PAGE",
     "BodyStyle",
+    "NewTask",
     "PageOptions",
+    "deleted_body",
+    "detail_body",
+    "paging",
+    "token_body",
+    "token_error",
 ]
 
 NOT_FOUND = orjson.dumps({"Status": "403", "message": "callTaskId does not exist"})
