@@ -33,10 +33,13 @@ OPTIONS: dict[str, type] = {
 
 
 async def serve(tasks: int, users: int, latency: float, options: dict[str, Any]) -> None:
-    async with FakeBangwo8(tasks=tasks, users_per_task=users, latency=latency,
-                           **options) as fake:
-        print(json.dumps({"base_url": fake.base_url, "account": fake.account,
-                          "password": fake.password}), flush=True)
+    async with FakeBangwo8(tasks=tasks, users_per_task=users, latency=latency, **options) as fake:
+        print(
+            json.dumps(
+                {"base_url": fake.base_url, "account": fake.account, "password": fake.password}
+            ),
+            flush=True,
+        )
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, sys.stdin.read)  # until the parent closes our stdin
 

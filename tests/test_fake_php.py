@@ -33,8 +33,12 @@ async def call(
     headers = {"Authorization": basic_header(user, password)}
     async with aiohttp.ClientSession() as http:
         async with http.request(method, fake.base_url + path, headers=headers) as resp:
-            return Answer(resp.status, resp.headers.get("Content-Type", ""),
-                          dict(resp.headers), await resp.read())
+            return Answer(
+                resp.status,
+                resp.headers.get("Content-Type", ""),
+                dict(resp.headers),
+                await resp.read(),
+            )
 
 
 def ids(answer: Answer) -> list[int]:
@@ -121,8 +125,9 @@ async def test_clamp_pages_clamps_to_the_capped_last_page() -> None:
         assert ids(past) == list(fake.state.order[20:25])
 
 
-@pytest.mark.parametrize(("option", "expected"), [("null_lists", {"callTask": None}),
-                                                  ("omit_empty_list", {})])
+@pytest.mark.parametrize(
+    ("option", "expected"), [("null_lists", {"callTask": None}), ("omit_empty_list", {})]
+)
 async def test_an_empty_page_says_null_or_nothing(option: str, expected: dict[str, Any]) -> None:
     async with FakeBangwo8(tasks=5) as fake:
         setattr(fake, option, True)
@@ -214,14 +219,23 @@ async def test_on_list_runs_just_before_the_page_is_read() -> None:
     assert ids(first) == before[0:5]
     assert ids(second) == before[4:9]  # shifted by the insert made just before the read
     assert (first.json()["count"], second.json()["count"]) == (10, 11)
-    assert [q for _, q in seen] == [{"page": "1", "per_page": "5"},
-                                    {"page": "2", "per_page": "5"}, {"page": "1"}]
+    assert [q for _, q in seen] == [
+        {"page": "1", "per_page": "5"},
+        {"page": "2", "per_page": "5"},
+        {"page": "1"},
+    ]
     assert seen[2][0].startswith("/api/v1/callTask/userList/")
 
 
 async def test_on_list_can_change_a_customer_row_between_reads() -> None:
-    row = {"cId": "1", "uId": "2", "userName": "王伟", "companyName": "北京科技有限公司",
-           "phone": "010-61234567", "progress": "待处理"}
+    row = {
+        "cId": "1",
+        "uId": "2",
+        "userName": "王伟",
+        "companyName": "北京科技有限公司",
+        "phone": "010-61234567",
+        "progress": "待处理",
+    }
 
     async with FakeBangwo8(tasks=1) as fake:
         task = fake.state.order[0]
@@ -286,17 +300,30 @@ async def test_jitter_reads_on_arrival_and_answers_out_of_order() -> None:
 
 
 async def test_set_customers_serves_exactly_these_rows_in_order() -> None:
-    contact = {"cId": "9", "uId": "5", "userName": "李娜", "companyName": "上海贸易有限公司",
-               "progress": "待处理"}
-    nobody = {"cId": "", "uId": "7", "userName": "", "companyName": "广州物流有限公司",
-              "phone": "13800000000", "progress": "0"}
+    contact = {
+        "cId": "9",
+        "uId": "5",
+        "userName": "李娜",
+        "companyName": "上海贸易有限公司",
+        "progress": "待处理",
+    }
+    nobody = {
+        "cId": "",
+        "uId": "7",
+        "userName": "",
+        "companyName": "广州物流有限公司",
+        "phone": "13800000000",
+        "progress": "0",
+    }
     rows = [{**contact, "phone": p} for p in ("13900000001", "13900000002", "+86 139")]
     rows += [{**nobody, "userName": n} for n in ("张三", "李四", "王五")] + [nobody, nobody]
     async with FakeBangwo8(tasks=2) as fake:
         task = fake.state.order[1]
         fake.state.set_customers(task, rows)
-        pages = [(await call(fake, f"/callTask/userList/{task}.json?page={n}&per_page=3")).json()
-                 for n in (1, 2, 3)]
+        pages = [
+            (await call(fake, f"/callTask/userList/{task}.json?page={n}&per_page=3")).json()
+            for n in (1, 2, 3)
+        ]
         detail = (await call(fake, f"/callTask/{task}.json")).json()
         other = (await call(fake, users_path(fake, 0))).json()
         with pytest.raises(KeyError):

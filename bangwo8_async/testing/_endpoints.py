@@ -78,15 +78,22 @@ class Endpoints:
         """``/api/token.php``: an access token for the client-credentials grant."""
         fake = self.fake
         if request.method != "POST":
-            return self._json(400, payloads.token_error(
-                "invalid_request", "The request method must be POST when requesting a token"))
+            return self._json(
+                400,
+                payloads.token_error(
+                    "invalid_request", "The request method must be POST when requesting a token"
+                ),
+            )
         form = await request.post()
         if _basic(request.headers.get("Authorization", "")) != (fake.secret_id, fake.secret):
-            return self._json(401, payloads.token_error(
-                "invalid_client", "The client credentials are invalid"))
+            return self._json(
+                401, payloads.token_error("invalid_client", "The client credentials are invalid")
+            )
         if form.get("grant_type") != "client_credentials":
-            return self._json(400, payloads.token_error(
-                "unsupported_grant_type", "The grant type was not recognized"))
+            return self._json(
+                400,
+                payloads.token_error("unsupported_grant_type", "The grant type was not recognized"),
+            )
         fake.token_fetches += 1
         token = secrets.token_hex(20)
         self.tokens[token] = asyncio.get_running_loop().time() + fake.token_ttl
@@ -102,10 +109,12 @@ class Endpoints:
         if paging is None:
             return self._json(400, payloads.BAD_PAGE)
         self._before_list(request, tasks=True)
-        ids = self.state.listing(request.query.get("created_start"),
-                                 request.query.get("created_end"))
-        return self._list_page(request, paging, len(ids),
-                               lambda lo, hi: self.state.task_items(ids[lo:hi]), links=True)
+        ids = self.state.listing(
+            request.query.get("created_start"), request.query.get("created_end")
+        )
+        return self._list_page(
+            request, paging, len(ids), lambda lo, hi: self.state.task_items(ids[lo:hi]), links=True
+        )
 
     async def users(self, request: web.Request) -> web.Response:
         """One task's customer list."""
@@ -117,9 +126,13 @@ class Endpoints:
             return self._json(400, payloads.BAD_PAGE)
         self._before_list(request, tasks=False)
         total = len(self.state.customers(record))
-        return self._list_page(request, paging, total,
-                               lambda lo, hi: self.state.customer_items(record, lo, hi),
-                               links=False)
+        return self._list_page(
+            request,
+            paging,
+            total,
+            lambda lo, hi: self.state.customer_items(record, lo, hi),
+            links=False,
+        )
 
     def _before_list(self, request: web.Request, *, tasks: bool) -> None:
         """The moment before a list page's data is read: churn, then ``on_list``."""
@@ -135,23 +148,34 @@ class Endpoints:
             fake.on_list(self.entries[id(request)], self.state)
 
     def _list_page(
-        self, request: web.Request, paging: tuple[int, int], total: int, rows: Rows,
-        *, links: bool,
+        self,
+        request: web.Request,
+        paging: tuple[int, int],
+        total: int,
+        rows: Rows,
+        *,
+        links: bool,
     ) -> web.Response:
         """The one place a list page is rendered (and cached), for both lists."""
         fake = self.fake
-        options = PageOptions(fake.page_cap, fake.send_count, fake.count_excess,
-                              fake.clamp_pages, fake.null_lists, fake.omit_empty_list)
-        key = (request.path, request.query_string, self.state.version, options,
-               fake.link_host)
+        options = PageOptions(
+            fake.page_cap,
+            fake.send_count,
+            fake.count_excess,
+            fake.clamp_pages,
+            fake.null_lists,
+            fake.omit_empty_list,
+        )
+        key = (request.path, request.query_string, self.state.version, options, fake.link_host)
         body = self._pages.get(key)
         if body is None:
             asked, per_page = paging
             page = options.served_page(asked, per_page, total)
             size = options.page_size(per_page)
             link = (lambda n: self._link(request, n)) if links else None
-            body = options.body(rows((page - 1) * size, page * size), total, page, per_page,
-                                link=link)
+            body = options.body(
+                rows((page - 1) * size, page * size), total, page, per_page, link=link
+            )
             if len(self._pages) >= 4096:
                 self._pages.clear()
             self._pages[key] = body

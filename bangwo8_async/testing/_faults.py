@@ -49,8 +49,9 @@ class _Scripted:
         return (
             (self.method is None or request.method == self.method)
             and (self.path is None or request.path.startswith(self.path))
-            and (self.query is None or all(request.query.get(k) == v
-                                           for k, v in self.query.items()))
+            and (
+                self.query is None or all(request.query.get(k) == v for k, v in self.query.items())
+            )
         )
 
 

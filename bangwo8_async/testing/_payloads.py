@@ -70,8 +70,9 @@ class BodyStyle:
         if self.bom:
             body = b"\xef\xbb\xbf" + body
         # Content-Type given as a header, so that aiohttp appends no charset of its own.
-        return web.Response(status=status, body=body,
-                            headers={**(headers or {}), "Content-Type": content_type})
+        return web.Response(
+            status=status, body=body, headers={**(headers or {}), "Content-Type": content_type}
+        )
 
 
 @attrs.frozen
@@ -134,19 +135,21 @@ def paging(query: Mapping[str, str], max_per_page: int) -> tuple[int, int] | Non
 def detail_body(record: TaskRecord, customers: int) -> bytes:
     """The task detail, ``startime`` and all."""
     done = customers // 2
-    return orjson.dumps({
-        "callTask": {
-            "callTaskId": str(record.call_task_id),
-            "task_name": record.task_name,
-            "startime": record.task_start,
-            "task_end": record.task_end,
-            "complete": record.complete,
-            "task_service": str(record.agent_id),
-            "phoneCount": str(customers),
-            "completeCount": str(done),
-            "connectCount": str(max(0, done - 1)),
+    return orjson.dumps(
+        {
+            "callTask": {
+                "callTaskId": str(record.call_task_id),
+                "task_name": record.task_name,
+                "startime": record.task_start,
+                "task_end": record.task_end,
+                "complete": record.complete,
+                "task_service": str(record.agent_id),
+                "phoneCount": str(customers),
+                "completeCount": str(done),
+                "connectCount": str(max(0, done - 1)),
+            }
         }
-    })
+    )
 
 
 @attrs.frozen
@@ -166,8 +169,11 @@ class NewTask:
         try:
             spec = orjson.loads(raw)["callTask"]
             task = cls(
-                str(spec["task_name"]), str(spec["task_start"]), str(spec["task_end"]),
-                [int(u) for u in spec["task_user"]], [int(a) for a in spec["task_service"]],
+                str(spec["task_name"]),
+                str(spec["task_start"]),
+                str(spec["task_end"]),
+                [int(u) for u in spec["task_user"]],
+                [int(a) for a in spec["task_service"]],
                 spec["data_source"],
             )
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
@@ -178,9 +184,15 @@ class NewTask:
     def record(self, call_task_id: int, legal: list[int]) -> TaskRecord:
         """The task this creates, holding the ``legal`` customers."""
         return TaskRecord(
-            call_task_id=call_task_id, task_name=self.name, task_start=self.start,
-            task_end=self.end, complete="进行中", agent_id=self.agents[0],
-            created=date.today(), customers=legal, data_source=self.source,
+            call_task_id=call_task_id,
+            task_name=self.name,
+            task_start=self.start,
+            task_end=self.end,
+            complete="进行中",
+            agent_id=self.agents[0],
+            created=date.today(),
+            customers=legal,
+            data_source=self.source,
         )
 
     def created_body(self, call_task_id: int, legal: Sequence[int], illegal: list[int]) -> bytes:
@@ -190,20 +202,23 @@ class NewTask:
             shares[i % len(self.agents)].append(user)
         data = [
             {"callTaskId": str(call_task_id), "task_user": share, "task_service": str(agent)}
-            for agent, share in zip(self.agents, shares, strict=False) if share
+            for agent, share in zip(self.agents, shares, strict=False)
+            if share
         ]
-        return orjson.dumps({
-            "callTask": {
-                "task_name": self.name,
-                "task_start": self.start,
-                "task_end": self.end,
-                "legalCount": len(legal),
-                "illegalCount": illegal,
-                "successCount": len(legal),
-                "failureCount": str(len(illegal)),
-                "data": data,
+        return orjson.dumps(
+            {
+                "callTask": {
+                    "task_name": self.name,
+                    "task_start": self.start,
+                    "task_end": self.end,
+                    "legalCount": len(legal),
+                    "illegalCount": illegal,
+                    "successCount": len(legal),
+                    "failureCount": str(len(illegal)),
+                    "data": data,
+                }
             }
-        })
+        )
 
 
 def deleted_body(call_task_id: int) -> bytes:
@@ -218,6 +233,11 @@ def token_error(error: str, description: str) -> bytes:
 
 def token_body(token: str, expires_in: float) -> bytes:
     """A token endpoint's success body."""
-    return orjson.dumps({
-        "access_token": token, "expires_in": expires_in, "token_type": "Bearer", "scope": None,
-    })
+    return orjson.dumps(
+        {
+            "access_token": token,
+            "expires_in": expires_in,
+            "token_type": "Bearer",
+            "scope": None,
+        }
+    )

@@ -241,8 +241,11 @@ class FakeBangwo8:
         limited = self.rate_limit is not None or self.max_in_flight is not None
         account = self._endpoints.account_of(request) if call_task_api and limited else None
         if account is not None and not self._limits.admit(
-            account, asyncio.get_running_loop().time(),
-            self.rate_limit, self.rate_burst, self.max_in_flight,
+            account,
+            asyncio.get_running_loop().time(),
+            self.rate_limit,
+            self.rate_burst,
+            self.max_in_flight,
         ):
             self.refused += 1
             entry.status = 429
@@ -292,8 +295,11 @@ class FakeBangwo8:
             _drop(request)
         elif fault is Fault.TRUNCATED and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]
-            return web.Response(status=response.status, body=body[: len(body) // 2],
-                                headers={"Content-Type": response.headers["Content-Type"]})
+            return web.Response(
+                status=response.status,
+                body=body[: len(body) // 2],
+                headers={"Content-Type": response.headers["Content-Type"]},
+            )
         return response
 
 
