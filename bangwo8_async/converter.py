@@ -379,9 +379,14 @@ def structure(raw: Any, cl: type[T], *, endpoint: str, path: str = "$") -> T:
 
 def structure_list(raw: Any, cl: type[T], *, endpoint: str, path: str = "$") -> list[T]:
     """Structure a JSON array of models; the hot path of every list endpoint."""
+    if type(raw) is not list:
+        raise DecodeError(
+            f"{endpoint}: cannot read {cl.__name__} list: expected a list, "
+            f"got {type(raw).__name__} @ {path}",
+            endpoint=endpoint,
+            field=path,
+        )
     try:
-        if type(raw) is not list:
-            raise ValueError(f"expected a list, got {type(raw).__name__}")
         return _FAST.structure(raw, list[cl])  # type: ignore[valid-type]
     except Exception as exc:
         raise _decode_error(exc, raw, cl, endpoint, path, many=True) from None
