@@ -16,6 +16,7 @@ from .call_tasks import (
     list_call_tasks,
     list_task_users,
 )
+from .converter import to_dict
 from .errors import (
     APIError,
     AuthenticationError,
@@ -81,4 +82,5 @@ __all__ = [
     "iter_task_users",
     "list_call_tasks",
     "list_task_users",
+    "to_dict",
 ]
