@@ -135,3 +135,16 @@ def test_iso_strings_read_back_to_the_same_values(
     user = bw.to_dict(bw.TaskUser(7, None, None, "u", "c", "1", progress))
     assert user["progress"] == (int(progress) if isinstance(progress, bw.Progress) else progress)
     assert list(user) == [f.name for f in attrs.fields(bw.TaskUser)]
+
+
+def test_equal_moments_keep_their_own_text() -> None:
+    """The ISO text memo never hands one value's text to another that compares equal."""
+    east = datetime(2022, 5, 9, 8, 0, tzinfo=timezone(timedelta(hours=8)))
+    utc = datetime(2022, 5, 9, 0, 0, tzinfo=timezone.utc)
+    assert east == utc
+    texts = []
+    for start in (date(2022, 5, 9), datetime(2022, 5, 9), east, utc, date(2022, 5, 9)):
+        new = bw.NewCallTask("n", start, date(2022, 5, 10), [1], [2], bw.DataSource.COMPANY)
+        texts.append(bw.to_dict(new)["task_start"])
+    assert texts == ["2022-05-09", "2022-05-09T00:00:00", "2022-05-09T08:00:00+08:00",
+                     "2022-05-09T00:00:00+00:00", "2022-05-09"]
