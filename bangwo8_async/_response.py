@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import email.utils
 import enum
+import functools
 import html
 import re
 from collections.abc import Mapping
@@ -167,6 +168,7 @@ def _unwrap(headers: Mapping[str, str], body: bytes) -> tuple[bytes, str | None]
     return body, _charset(headers.get("Content-Type"))
 
 
+@functools.lru_cache(maxsize=64)  # a server sends the same few Content-Types
 def _charset(content_type: str | None) -> str | None:
     """The ``charset`` parameter of a ``Content-Type``, or ``None`` when it is UTF-8 or absent."""
     if not content_type or "charset" not in content_type.lower():
