@@ -38,9 +38,15 @@ async def wrong(session: bw.Session) -> None:
 
 
 def _mypy(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
-    """``mypy --strict`` as a user runs it: in their directory, with this interpreter."""
+    """``mypy --strict`` as a user runs it: in their directory, with this interpreter.
+
+    The cache (of aiohttp's types and ours) is kept in the checkout's ignored
+    ``.mypy_cache``, shared with .ci/run: it saves seconds and changes no verdict.
+    """
+    cache = ROOT / ".mypy_cache" / "typed_user"
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", *files],
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir",
+         str(cache), *files],
         cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, check=False,
     )
 
