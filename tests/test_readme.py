@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -50,13 +52,20 @@ def test_the_quickstart_runs_against_the_fake_server_as_described(tmp_path: Path
     # Port 0: tests never bind a fixed port. The rest is the README's own shell, verbatim.
     assert "--port 8080" in start
     script = start.replace("--port 8080", "--port 0") + "python quickstart.py\nkill %1\n"
-    done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, env={**ENV, "PATH": BIN + os.pathsep + ENV.get("PATH", "")},
-        check=False,
+    # A session of its own, so that whatever happens the server it started is stopped too.
+    shell = subprocess.Popen(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**ENV, "PATH": BIN + os.pathsep + ENV.get("PATH", "")},
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    out = done.stdout.splitlines()
+    try:
+        stdout, stderr = shell.communicate(timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
+        shell.wait()
+    assert shell.returncode == 0, stdout + stderr
+    out = stdout.splitlines()
     assert len(out) == 4, out  # one line per print() of the Quickstart
     count, names = out[0].split(" ", 1)
     assert int(count) > 0 and "外呼任务" in names  # the fake's sample tasks
