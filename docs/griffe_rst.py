@@ -1,12 +1,16 @@
-"""A griffe extension for the API reference: Sphinx roles in docstrings become links.
+"""A griffe extension for the API reference: the docstrings' reST markup, as Markdown.
 
-The package's docstrings cross-reference with Sphinx roles (``:class:`Page```,
-``:meth:`inject```), which Markdown would show verbatim. This turns each role
-into inline code, linked (through mkdocs-autorefs) when its target is an entry
-the reference renders: a public name of ``bangwo8_async`` or
-``bangwo8_async.testing``, or a public member of one. Anything else (a private
-helper, a module) stays plain code, so an unresolvable link never breaks the
-strict build.
+The package's docstrings are written for Python's own tools, in a little reST,
+which Markdown would mangle. Three forms are translated:
+
+- A Sphinx role (``:class:`Page```, ``:meth:`inject```) becomes inline code,
+  linked (through mkdocs-autorefs) when its target is an entry the reference
+  renders: a public name of ``bangwo8_async`` or ``bangwo8_async.testing``, or
+  a public member of one. Anything else (a private helper, a module) stays
+  plain code, so an unresolvable link never breaks the strict build.
+- A doctest (``>>>`` lines, ``...`` continuations, their output) becomes a
+  ``pycon`` code block; Markdown would read ``>>>`` as nested quotes.
+- A paragraph ending in ``::`` before an indented literal block ends in ``:``.
 """
 
 from __future__ import annotations
@@ -19,20 +23,45 @@ import griffe
 
 ROOT = "bangwo8_async"
 PUBLIC_MODULES = (ROOT, f"{ROOT}.testing", f"{ROOT}.testing.pytest_plugin")
+LITERAL = re.compile(r"^(.*?)::$(?=\n\n[ \t])", re.M)
 ROLE = re.compile(r":(?:py:)?(?:class|meth|func|data|attr|exc|obj|mod):`(~?)([\w.]+)(\(\))?`")
 
 
-class SphinxRoles(griffe.Extension):
-    """Rewrite ``:role:`target``` in every docstring of the package once it is loaded."""
+class RstToMarkdown(griffe.Extension):
+    """Rewrite every docstring of the package once it is loaded."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
         if pkg.path != ROOT:
             return
         public = _public_paths(pkg)
         for obj in _walk(pkg):
-            if obj.docstring is not None and ":" in obj.docstring.value:
+            if obj.docstring is not None:
                 render = functools.partial(_render, pkg, obj, public)
-                obj.docstring.value = ROLE.sub(render, obj.docstring.value)
+                text = ROLE.sub(render, obj.docstring.value)
+                obj.docstring.value = _literal_blocks(_doctests(text))
+
+
+def _doctests(text: str) -> str:
+    """Fence each run of doctest lines (and the output lines right after them) as pycon."""
+    out: list[str] = []
+    inside = False
+    for line in text.split("\n"):
+        prompt = line.lstrip().startswith((">>>", "... ")) or line.strip() == "..."
+        if prompt and not inside:
+            out.append("```pycon")
+            inside = True
+        elif inside and not line.strip():
+            out.append("```")
+            inside = False
+        out.append(line)
+    if inside:
+        out.append("```")
+    return "\n".join(out)
+
+
+def _literal_blocks(text: str) -> str:
+    """``text::`` before an indented block reads ``text:``; a lone ``::`` goes."""
+    return LITERAL.sub(lambda m: "" if not m.group(1).strip() else m.group(1) + ":", text)
 
 
 def _walk(obj: griffe.Object) -> list[griffe.Object]:
