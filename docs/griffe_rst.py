@@ -30,15 +30,24 @@ ROLE = re.compile(r":(?:py:)?(?:class|meth|func|data|attr|exc|obj|mod):`(~?)([\w
 class RstToMarkdown(griffe.Extension):
     """Rewrite every docstring of the package once it is loaded."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._done: set[int] = set()
+
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
-        if pkg.path != ROOT:
+        # Once per loaded package: fencing doctests twice would nest the fences.
+        if pkg.path != ROOT or id(pkg) in self._done:
             return
+        self._done.add(id(pkg))
         public = _public_paths(pkg)
         for obj in _walk(pkg):
             if obj.docstring is not None:
                 render = functools.partial(_render, pkg, obj, public)
                 text = ROLE.sub(render, obj.docstring.value)
                 obj.docstring.value = _literal_blocks(_doctests(text))
+
+    # The same event under its older griffe name; the guard above makes a second call a no-op.
+    on_package_loaded = on_package
 
 
 def _doctests(text: str) -> str:
