@@ -22,7 +22,7 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith(("BANGWO8_", "MYP
 
 # Each line marked `# E: code` must get exactly that mypy error, and no other line any:
 # proof that mypy reads the package's real types, not `Any` from a missing stub.
-WRONG = '''\
+WRONG = """\
 import bangwo8_async as bw
 
 
@@ -34,7 +34,7 @@ async def wrong(session: bw.Session) -> None:
         user: bw.TaskUser = task  # E: assignment
     bw.Session(bw.BasicAuth("a", "b"), max_retries="3")  # E: arg-type
     print(name, user)
-'''
+"""
 
 
 def _mypy(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
@@ -45,9 +45,22 @@ def _mypy(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
     """
     cache = ROOT / ".mypy_cache" / "typed_user"
     return subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary", "--cache-dir",
-         str(cache), *files],
-        cwd=cwd, env=ENV, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--no-error-summary",
+            "--cache-dir",
+            str(cache),
+            *files,
+        ],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -71,7 +84,12 @@ def test_the_user_script_runs(tmp_path: Path) -> None:
     shutil.copy(USER_APP, tmp_path / "app.py")
     done = subprocess.run(
         [sys.executable, "app.py"],
-        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "not found: 403" in done.stdout
@@ -111,9 +129,24 @@ def test_entry_points_load() -> None:
 def test_the_wheel_has_the_package_its_types_and_license_and_nothing_else(tmp_path: Path) -> None:
     pytest.importorskip("hatchling")
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "--no-index", "-q", "-w", str(tmp_path), str(ROOT)],
-        env=ENV, capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("bangwo8_async-*.whl")

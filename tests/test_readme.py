@@ -45,8 +45,11 @@ def test_the_quickstart_runs_against_the_fake_server_as_described(tmp_path: Path
     how = section("### Using the fake server from the Quickstart")
     _, start = blocks(how, "sh")
     (swap,) = blocks(how, "python")
-    old = re.search(r"^ *auth = bw\.BasicAuth\(.*\n *async with bw\.Session\(auth\) as session:\n",
-                    quickstart, re.M)
+    old = re.search(
+        r"^ *auth = bw\.BasicAuth\(.*\n *async with bw\.Session\(auth\) as session:\n",
+        quickstart,
+        re.M,
+    )
     assert old, "the Quickstart no longer builds `auth` and the session in two lines"
     (tmp_path / "quickstart.py").write_text(quickstart.replace(old.group(0), swap))
     # Port 0: tests never bind a fixed port. The rest is the README's own shell, verbatim.
@@ -54,8 +57,12 @@ def test_the_quickstart_runs_against_the_fake_server_as_described(tmp_path: Path
     script = start.replace("--port 8080", "--port 0") + "python quickstart.py\nkill %1\n"
     # A session of its own, so that whatever happens the server it started is stopped too.
     shell = subprocess.Popen(
-        ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
         env={**ENV, "PATH": BIN + os.pathsep + ENV.get("PATH", "")},
     )
     try:
@@ -91,8 +98,13 @@ def test_the_plugin_settings_work_in_a_downstream_project(tmp_path: Path, mode: 
         "    assert len(fake.state) == 2\n"
     )
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"], cwd=tmp_path,
-        capture_output=True, text=True, timeout=120, env=ENV, check=False,
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=ENV,
+        check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 passed" in done.stdout
@@ -133,7 +145,12 @@ def test_every_link_at_a_glance_lands_on_an_entry_of_the_built_reference(tmp_pat
     pytest.importorskip("mkdocstrings")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, env=ENV, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     reference = (tmp_path / "reference" / "index.html").read_text()
