@@ -7,25 +7,25 @@ Prints, side by side in one run:
 
 1. efficiency against the latency bound ``(1 + ceil((P-1)/C)) * L``;
 2. speedup against the sequential page loop that peer SDKs run;
-3. client CPU at zero latency against a hand-written concurrent aiohttp +
+3. beyond the latency bound: with ``count_hint=`` the first round asks for C
+   pages at once, against the bound ``ceil(P/C) * L`` (and without the hint);
+4. client CPU at zero latency against a hand-written concurrent aiohttp +
    ``json`` loop over the same pages (ours also structures every item);
-4. parse + structure against ``orjson.loads`` alone over a 10k-item page set;
-5. peak RSS streaming 20k against 200k tasks, each in a fresh process.
+5. parse + structure against ``orjson.loads`` alone over a 10k-item page set.
 
-The fake server runs in its own process, so the client has a core to itself.
+Memory is ``python -m benchmarks.memory``, the fault tax ``python -m
+benchmarks.faults``. The fake server runs in its own process, so the client
+has a core to itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import math
-import subprocess
-import sys
+import statistics
 import time
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -37,23 +37,12 @@ from bangwo8_async.auth import basic_header
 from bangwo8_async.converter import structure_list
 from bangwo8_async.testing._data import seeded_task
 
+from ._report import header, load, verdict
+from ._server import server
+
+__all__ = ["server"]  # benchmarks.resume starts its fake server with this
+
 PER_PAGE = 100
-
-
-@contextlib.contextmanager
-def server(tasks: int, latency: float = 0.0, users: int = 1) -> Iterator[dict[str, str]]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks._server", "--tasks", str(tasks), "--latency",
-         str(latency), "--users", str(users)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        yield json.loads(proc.stdout.readline())
-    finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(timeout=10)
 
 
 def session(info: dict[str, str], concurrency: int) -> bw.Session:
@@ -61,13 +50,16 @@ def session(info: dict[str, str], concurrency: int) -> bw.Session:
                       base_url=info["base_url"], max_concurrency=concurrency)
 
 
-async def ours(info: dict[str, str], concurrency: int) -> tuple[float, float, int]:
+async def ours(
+    info: dict[str, str], concurrency: int, count_hint: int | None = None
+) -> tuple[float, float, int]:
     """Wall and CPU seconds for iter_call_tasks over every page."""
     async with session(info, concurrency) as s:
         await bw.list_call_tasks(s, per_page=1)  # warm the connection pool's first socket
         wall, cpu = time.perf_counter(), time.process_time()
         n = 0
-        async for _ in bw.iter_call_tasks(s, per_page=PER_PAGE, concurrency=concurrency):
+        async for _ in bw.iter_call_tasks(s, per_page=PER_PAGE, concurrency=concurrency,
+                                          count_hint=count_hint):
             n += 1
         return time.perf_counter() - wall, time.process_time() - cpu, n
 
@@ -113,7 +105,7 @@ async def hand_written(
         async def page(n: int) -> list[Any]:
             async with limit, http.get(url, params={"page": n, "per_page": PER_PAGE}) as r:
                 items = json.loads(await r.read())["callTask"]
-                return _models(items) if models else items  # type: ignore[no-any-return]
+                return _models(items) if models else items
 
         await page(1)
         cpu = time.process_time()
@@ -140,17 +132,6 @@ def structure_bench(items: int = 10_000, rounds: int = 5) -> tuple[float, float]
     return best_loads, best_both
 
 
-def peak_rss(tasks: int) -> tuple[int, int]:
-    with server(tasks) as info:
-        out = subprocess.run([sys.executable, "-m", "benchmarks._stream", json.dumps(info)],
-                             capture_output=True, text=True, check=True)
-    result = json.loads(out.stdout)
-    return result["count"], result["peak_kib"]
-
-
-def verdict(ok: bool) -> str:
-    return "ok" if ok else "MISSED"
-
 
 async def latency_part(pages: int, latency: float, concurrencies: list[int]) -> None:
     print(f"\n1-2. {pages} pages of {PER_PAGE}, {latency * 1000:.0f} ms per request")
@@ -169,8 +150,32 @@ async def latency_part(pages: int, latency: float, concurrencies: list[int]) -> 
     print(f"     sequential page loop: {seq:.3f} s")
 
 
+async def hint_part(latency: float, shapes: list[tuple[int, int]], rounds: int) -> None:
+    print(f"\n3. beyond the latency bound: count_hint, {latency * 1000:.0f} ms per request "
+          f"(median of {rounds})")
+    print(f"{'P':>4} {'C':>3} {'no hint s':>9} {'bound':>6} {'effic.':>6}   {'hint s':>7} "
+          f"{'bound':>6} {'effic.':>6} {'x2 hint s':>9}  {'gain':>5}")
+    for pages, c in shapes:
+        items = pages * PER_PAGE
+        with server(items, latency) as info:
+            runs: dict[int | None, list[float]] = {None: [], items: [], 2 * items: []}
+            for _ in range(rounds):
+                for hint in runs:
+                    wall, _, n = await ours(info, c, count_hint=hint)
+                    assert n == items
+                    runs[hint].append(wall)
+        plain, hinted, over = (statistics.median(runs[h]) for h in (None, items, 2 * items))
+        old_bound = (1 + math.ceil((pages - 1) / c)) * latency
+        new_bound = math.ceil(pages / c) * latency
+        ok = new_bound / hinted >= 0.9
+        print(f"{pages:>4} {c:>3} {plain:>9.3f} {old_bound:>6.3f} {old_bound / plain:>6.2f}   "
+              f"{hinted:>7.3f} {new_bound:>6.3f} {new_bound / hinted:>6.2f} {over:>9.3f}  "
+              f"{plain / hinted:>5.2f}  {verdict(ok)}")
+    print("     effic. = bound / time; gain = no hint / hint; x2: a hint twice the real count")
+
+
 async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 5) -> None:
-    print(f"\n3. client CPU at zero latency, {pages} pages, C={concurrency} (best of {rounds})")
+    print(f"\n4. client CPU at zero latency, {pages} pages, C={concurrency} (best of {rounds})")
     with server(pages * PER_PAGE) as info:
         mine = min([(await ours(info, concurrency))[1] for _ in range(rounds)])
         theirs = min([(await hand_written(info, concurrency, pages))[0] for _ in range(rounds)])
@@ -186,36 +191,26 @@ async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 5) -> None:
 def parse_part() -> None:
     loads, both = structure_bench()
     ratio = both / loads
-    print(f"\n4. 10k items: orjson.loads {10_000 / loads:,.0f} items/s, "
+    print(f"\n5. 10k items: orjson.loads {10_000 / loads:,.0f} items/s, "
           f"loads + structure {10_000 / both:,.0f} items/s, ratio {ratio:.2f} "
           f"(target <= 5)  {verdict(ratio <= 5)}")
-
-
-def memory_part(small: int, large: int) -> None:
-    n_small, rss_small = peak_rss(small)
-    n_large, rss_large = peak_rss(large)
-    assert (n_small, n_large) == (small, large)
-    ratio = rss_large / rss_small
-    print(f"\n5. peak RSS: {small:,} tasks {rss_small / 1024:.1f} MiB, "
-          f"{large:,} tasks {rss_large / 1024:.1f} MiB, ratio {ratio:.2f} "
-          f"(target <= 1.2)  {verdict(ratio <= 1.2)}")
 
 
 async def main_async(quick: bool) -> None:
     pages = 61 if quick else 321
     await latency_part(pages, 0.05, [4, 8, 16, 32])
+    await hint_part(0.05, [(40, 8), (40, 16), (12, 8)], 3 if quick else 7)
     await cpu_part(100 if quick else 500)
     parse_part()
-    memory_part(2_000 if quick else 20_000, 20_000 if quick else 200_000)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     args = parser.parse_args()
-    print(f"bangwo8_async {bw.__version__}, aiohttp {aiohttp.__version__}, "
-          f"Python {sys.version.split()[0]}")
+    header("benchmarks.export")
     asyncio.run(main_async(args.quick))
+    print(f"\n({load()} at the end)")
 
 
 if __name__ == "__main__":
