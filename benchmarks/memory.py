@@ -1,6 +1,6 @@
 """Whether streaming stays in bounded memory: 20,000 against 2,000,000 tasks.
 
-    python -m benchmarks.memory            # 20k and 2M tasks (a few minutes)
+    python -m benchmarks.memory            # 20k, 200k and 2M tasks (a few minutes)
     python -m benchmarks.memory --quick    # 20k and 200k tasks, for a smoke run
 
 Each size streams ``bw.iter_call_tasks`` (concurrency 8, default read-ahead,
@@ -19,7 +19,7 @@ import subprocess
 import sys
 from typing import Any
 
-from ._report import header, verdict
+from ._report import header, load, verdict
 from ._server import server
 
 #: tracemalloc peak of the larger stream over the smaller one.
@@ -43,19 +43,22 @@ def measure(tasks: int, concurrency: int = 8) -> dict[str, Any]:
 
 
 
-def memory_part(small: int, large: int, concurrency: int = 8) -> None:
+def memory_part(sizes: list[int], concurrency: int = 8) -> None:
     print(f"\nMemory: iter_call_tasks, C={concurrency}, read-ahead {2_000 * concurrency:,} "
           "items, each size in a fresh process")
-    print(f"{'tasks':>10} {'heap peak':>10} {'RSS peak':>9} {'seconds':>8} {'traced s':>9}")
-    rows = {}
-    for tasks in (small, large):
-        r = rows[tasks] = measure(tasks, concurrency)
-        print(f"{tasks:>10,} {r['heap_peak'] / 2**20:>8.2f} MiB {r['rss_peak_kib'] / 1024:>5.1f} "
-              f"MiB {r['seconds']:>8.1f} {r['traced_seconds']:>9.1f}")
-    heap = rows[large]["heap_peak"] / rows[small]["heap_peak"]
-    rss = rows[large]["rss_peak_kib"] / rows[small]["rss_peak_kib"]
-    print(f"   heap peak ratio {heap:.2f} (target <= {TARGET})  {verdict(heap <= TARGET)}   "
-          f"RSS ratio {rss:.2f}   {large / rows[large]['seconds']:,.0f} tasks/s untraced")
+    print(f"{'tasks':>10} {'heap peak':>10} {'x first':>7} {'RSS peak':>9} {'x first':>7} "
+          f"{'seconds':>8} {'traced s':>9}")
+    first: dict[str, Any] = {}
+    for tasks in sizes:
+        r = measure(tasks, concurrency)
+        first = first or r
+        heap, rss = r["heap_peak"], r["rss_peak_kib"]
+        print(f"{tasks:>10,} {heap / 2**20:>6.2f} MiB {heap / first['heap_peak']:>7.2f} "
+              f"{rss / 1024:>5.1f} MiB {rss / first['rss_peak_kib']:>7.2f} "
+              f"{r['seconds']:>8.1f} {r['traced_seconds']:>9.1f}")
+    ratio = heap / first["heap_peak"]
+    print(f"   heap peak {sizes[-1]:,} over {sizes[0]:,}: {ratio:.2f} (target <= {TARGET})  "
+          f"{verdict(ratio <= TARGET)}   untraced: {sizes[-1] / r['seconds']:,.0f} tasks/s")
 
 
 def main() -> None:
@@ -63,7 +66,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="20k and 200k tasks")
     args = parser.parse_args()
     header("benchmarks.memory")
-    memory_part(20_000, 200_000 if args.quick else 2_000_000)
+    memory_part([20_000, 200_000] if args.quick else [20_000, 200_000, 2_000_000])
+    print(f"\n({load()} at the end)")
 
 
 if __name__ == "__main__":
