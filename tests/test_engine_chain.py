@@ -1,4 +1,4 @@
-"""Pages read again to close a gap are checked against each other (a review found them unchecked)."""
+"""Pages read again to close a gap are checked against one another."""
 
 import asyncio
 import contextlib
