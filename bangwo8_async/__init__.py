@@ -41,7 +41,7 @@ from .models import (
     TaskUser,
 )
 from .pagination import OnPage, iter_all_task_users, iter_call_tasks, iter_task_users
-from .session import DEFAULT_BASE_URL, Session
+from .session import DEFAULT_BASE_URL, Session, SessionStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -66,6 +66,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "Session",
+    "SessionStats",
     "TaskStatus",
     "TaskUser",
     "TransportError",
