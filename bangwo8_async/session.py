@@ -22,11 +22,11 @@ import attrs
 import orjson
 from yarl import URL
 
+from ._adaptive import AdaptiveLimit
 from ._response import decode_response
 from ._throttle import Gate, Throttle
 from ._validate import check_base_url, check_flag, check_number, check_type
 from ._version import __version__
-from ._window import AdaptiveLimit
 from .auth import (
     Auth,
     BasicAuth,

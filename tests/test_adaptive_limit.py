@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bangwo8_async._adaptive import AdaptiveLimit
 from bangwo8_async._throttle import Gate
-from bangwo8_async._window import AdaptiveLimit
 
 
 class FakeClock:
