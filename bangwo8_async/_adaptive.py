@@ -63,6 +63,7 @@ class AdaptiveLimit:
         self._last_cut = 0.0  # set by the first cut, read only after it
         self._accepted: deque[float] = deque()
         self._measure_from = -math.inf
+        self._pause = (-math.inf, -math.inf)
 
     def __repr__(self) -> str:
         rate = "off" if self._rate is None else f"{self._rate:.1f}/s"
@@ -80,23 +81,25 @@ class AdaptiveLimit:
 
     def stamp(self) -> int:
         """The epoch a request is sent in; pass it back with its answer."""
+        if self._measure_from == -math.inf:  # the first send starts the measurement
+            self._measure_from = self._clock()
         return self._epoch
 
     def measured(self) -> float:
-        """Accepted answers per second over the last ``HORIZON`` seconds (since the last pause)."""
+        """Accepted answers per second over the last ``HORIZON`` seconds, pauses left out."""
         now = self._clock()
         self._forget(now)
-        span = min(self.HORIZON, now - self._measure_from)
+        start = max(now - self.HORIZON, self._measure_from)
+        pause_start, pause_end = self._pause
+        idle = max(0.0, min(now, pause_end) - max(start, pause_start))
+        span = now - start - idle
         if not self._accepted or span <= 0:
             return 0.0
-        # Over a span shorter than the answers' own spread, count from the first one.
-        span = max(span, now - self._accepted[0], 1e-3)
-        return len(self._accepted) / span
+        return len(self._accepted) / max(span, 1e-3)
 
-    def restart_measure(self, at: float) -> None:
-        """Measure the accepted rate afresh from ``at``, the end of a pause (idle is no rate)."""
-        self._measure_from = max(self._measure_from, at)
-        self._accepted.clear()
+    def paused(self, start: float, end: float) -> None:
+        """The session sends nothing from ``start`` to ``end``: idle time is not a slow rate."""
+        self._pause = (start, end)
 
     def on_success(self, stamp: int) -> None:
         """An answer that was not throttled: grow the window and the rate."""
@@ -126,6 +129,10 @@ class AdaptiveLimit:
         self._window = max(1, math.floor(self._window * self.BETA))
         self._credit = 0.0
         measured = self.measured()
+        if self._rate is None and measured == 0:
+            # Nothing accepted to measure yet (the first burst was refused): the
+            # window alone reacts until there is a rate to start from.
+            return True
         if self._rate is None:
             base = measured
         elif measured > 0:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import math
+from collections.abc import Callable
 
 
 class Gate:
@@ -73,20 +75,31 @@ class Gate:
 
 
 class Throttle:
-    """Spaces sends at least ``interval`` seconds apart, in the order callers arrive.
+    """Spaces sends at least ``interval()`` seconds apart, in the order callers arrive.
 
-    Each caller books the next free slot before it sleeps, so concurrent
-    callers never share a slot and nobody busy-waits. The interval may change
-    between calls (the adaptive rate); slots already booked are kept.
+    One caller at a time (a FIFO lock) waits for its moment, re-reading the
+    interval as it waits, so a rate that rises (the adaptive one) takes
+    effect at once instead of after slots booked at the old rate. Idle time
+    is not saved up: after a quiet spell the next send goes at once, then the
+    spacing resumes.
     """
 
-    def __init__(self) -> None:
-        self._next = 0.0
+    #: Re-read the interval at least this often while waiting.
+    RECHECK = 0.05
 
-    async def wait(self, interval: float) -> None:
-        """Return when this caller's slot has come."""
-        now = asyncio.get_running_loop().time()
-        at = max(now, self._next)
-        self._next = at + interval
-        if at > now:
-            await asyncio.sleep(at - now)
+    def __init__(self, interval: Callable[[], float]) -> None:
+        self._interval = interval
+        self._last = -math.inf
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        """Return when this caller may send."""
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            while True:
+                now = loop.time()
+                at = self._last + self._interval()
+                if at <= now:
+                    self._last = now
+                    return
+                await asyncio.sleep(min(at - now, self.RECHECK))

@@ -167,7 +167,7 @@ class Session:
         self._closed = False
         self._limit = AdaptiveLimit(max_concurrency, clock=_loop_time, adaptive=adaptive)
         self._gate = Gate(max_concurrency)
-        self._throttle = Throttle()
+        self._throttle = Throttle(self._interval)
         self._resume_at = -math.inf
         self._counters = _Counters()
         self._client_timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -389,8 +389,8 @@ class Session:
             if self._resume_at <= now:
                 logger.info("pausing the session for %.2fs (Retry-After, HTTP %d)",
                             wait, error.status)
+            self._limit.paused(min(now, self._resume_at) if self._resume_at > now else now, until)
             self._resume_at = until
-            self._limit.restart_measure(until)
         return until
 
     async def _sit_out_pause(self, state: _CallState) -> None:
@@ -404,14 +404,18 @@ class Session:
             state.waited_until = until
             await self.backoff.sleep(until - now)
 
-    async def _pace(self) -> None:
-        """Space sends by the caller's ``rate_limit`` and the adaptive rate, the stricter."""
+    def _interval(self) -> float:
+        """Seconds between sends: the caller's ``rate_limit`` or the adaptive rate, the stricter."""
         interval = 1.0 / self.rate_limit if self.rate_limit else 0.0
         rate = self._limit.rate
         if rate is not None:
             interval = max(interval, 1.0 / rate)
-        if interval > 0:
-            await self._throttle.wait(interval)
+        return interval
+
+    async def _pace(self) -> None:
+        """Wait for this send's turn under the rate, if there is one."""
+        if self.rate_limit or self._limit.rate is not None:
+            await self._throttle.wait()
 
     def _feedback(self, stamp: int, status: int) -> None:
         """Adapt the window to one answer: a 429 or 503 cuts it, other answers grow it."""

@@ -119,15 +119,16 @@ def test_rate_climbs_back_flat_near_the_old_limit_then_probes() -> None:
     assert last is not None and last > 60  # then it probes for more
 
 
-def test_measurement_restarts_after_a_pause() -> None:
+def test_a_pause_is_not_counted_as_a_slow_rate() -> None:
     window, clock = limit(32)
-    for _ in range(50):
+    window.stamp()
+    for _ in range(25):  # half a second at 50 accepted per second
         clock.now += 0.02
         window.on_success(window.stamp())
-    window.restart_measure(clock.now + 1.0)
-    clock.now += 1.0
-    assert window.measured() == 0.0
-    for _ in range(10):
+    window.paused(clock.now, clock.now + 0.4)
+    clock.now += 0.4
+    assert window.measured() == pytest.approx(50, rel=0.05)
+    for _ in range(5):
         clock.now += 0.02
         window.on_success(window.stamp())
     assert window.measured() == pytest.approx(50, rel=0.1)
