@@ -16,6 +16,7 @@ from .call_tasks import (
     list_call_tasks,
     list_task_users,
 )
+from .converter import to_dict
 from .errors import (
     APIError,
     AuthenticationError,
@@ -101,4 +102,5 @@ __all__ = [
     "list_call_tasks",
     "list_task_users",
     "row_identity",
+    "to_dict",
 ]
