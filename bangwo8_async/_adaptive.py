@@ -47,6 +47,8 @@ class AdaptiveLimit:
     CUBIC_C = 0.4
     #: Seconds of accepted answers over which the accepted rate is measured.
     HORIZON = 1.0
+    #: Whether throttled answers also set a send rate (off: the window alone adapts).
+    PACE = False
     #: The lowest send rate (requests per second) a cut can reach.
     MIN_RATE = 0.5
 
@@ -129,7 +131,7 @@ class AdaptiveLimit:
         self._window = max(1, math.floor(self._window * self.BETA))
         self._credit = 0.0
         measured = self.measured()
-        if self._rate is None and measured == 0:
+        if not self.PACE or (self._rate is None and measured == 0):
             # Nothing accepted to measure yet (the first burst was refused): the
             # window alone reacts until there is a rate to start from.
             return True

@@ -23,9 +23,15 @@ class FakeClock:
         return self.now
 
 
+class Paced(AdaptiveLimit):
+    """With the (for now opt-in) CUBIC send rate switched on."""
+
+    PACE = True
+
+
 def limit(ceiling: int = 32, *, adaptive: bool = True) -> tuple[AdaptiveLimit, FakeClock]:
     clock = FakeClock()
-    return AdaptiveLimit(ceiling, clock=clock, adaptive=adaptive), clock
+    return Paced(ceiling, clock=clock, adaptive=adaptive), clock
 
 
 def test_starts_at_the_ceiling_without_a_rate() -> None:
