@@ -21,6 +21,7 @@ from .errors import (
     AuthenticationError,
     Bangwo8Error,
     DecodeError,
+    InconsistentPagesError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -40,7 +41,19 @@ from .models import (
     TaskStatus,
     TaskUser,
 )
-from .pagination import OnPage, iter_all_task_users, iter_call_tasks, iter_task_users
+from .pagination import (
+    OnPage,
+    PageStats,
+    TaskUserPage,
+    UsersCursor,
+    iter_all_task_user_pages,
+    iter_all_task_users,
+    iter_call_task_pages,
+    iter_call_tasks,
+    iter_task_user_pages,
+    iter_task_users,
+    row_identity,
+)
 from .session import DEFAULT_BASE_URL, Session
 
 __all__ = [
@@ -57,10 +70,12 @@ __all__ = [
     "CreatedCallTask",
     "DataSource",
     "DecodeError",
+    "InconsistentPagesError",
     "NewCallTask",
     "NotFoundError",
     "OnPage",
     "Page",
+    "PageStats",
     "PermissionDeniedError",
     "Progress",
     "RateLimitError",
@@ -68,15 +83,21 @@ __all__ = [
     "Session",
     "TaskStatus",
     "TaskUser",
+    "TaskUserPage",
     "TransportError",
+    "UsersCursor",
     "ValidationError",
     "__version__",
     "create_call_task",
     "delete_call_task",
     "get_call_task",
+    "iter_all_task_user_pages",
     "iter_all_task_users",
+    "iter_call_task_pages",
     "iter_call_tasks",
+    "iter_task_user_pages",
     "iter_task_users",
     "list_call_tasks",
     "list_task_users",
+    "row_identity",
 ]

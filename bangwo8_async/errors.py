@@ -28,6 +28,7 @@ __all__ = [
     "AuthenticationError",
     "Bangwo8Error",
     "DecodeError",
+    "InconsistentPagesError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -115,6 +116,25 @@ class DecodeError(Bangwo8Error):
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.endpoint = endpoint
         self.field = field
+
+
+class InconsistentPagesError(DecodeError):
+    """The server's pages cannot be put together into one list without losing rows."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asked: int,
+        served: int,
+        count: int | None,
+        page: int | None = None,
+        **context: object,
+    ) -> None:
+        super().__init__(message, page=page, **context)  # type: ignore[arg-type]
+        self.asked = asked
+        self.served = served
+        self.count = count
 
 
 class APIError(Bangwo8Error):

@@ -1,351 +1,426 @@
-"""Iterators over every page of a list, fetched concurrently, yielded in order, in bounded memory.
+"""Every page of a list, fetched concurrently, yielded in order, each item once, in bounded memory.
 
-One engine, :func:`_stream`, serves all three iterators. It takes a stream of
-*sources* (one paged list each: the task list, or one task's customers) and:
+Two levels, one engine (:mod:`bangwo8_async._engine`):
 
-* fetches page 1 of a source, learns the last page from ``count`` and
-  ``per_page``, then fetches the rest concurrently, at most ``concurrency``
-  requests in flight (and always within the session's own limit);
-* yields items strictly in order, each page as soon as it and every page
-  before it are in;
-* starts a page only while fewer than ``concurrency + 2`` pages are fetched
-  but not yet consumed, so a slow consumer slows the fetching instead of
-  growing a buffer;
-* builds every request from the session's ``base_url`` and a page number,
-  never from the server's ``next_page`` link;
-* on ``break``/``aclose()``/cancellation cancels and awaits everything it
-  started. It never yields inside a TaskGroup or timeout scope (PEP 789).
+* page iterators (:func:`iter_call_task_pages`, :func:`iter_task_user_pages`,
+  :func:`iter_all_task_user_pages`) yield :class:`~bangwo8_async.Page` objects
+  (or :class:`TaskUserPage`), so a caller can checkpoint after each and resume
+  with ``start_page`` (or ``after``);
+* item iterators (:func:`iter_call_tasks`, :func:`iter_task_users`,
+  :func:`iter_all_task_users`) yield the items of those pages.
+
+Paging follows the server as it is: the page size it really serves, the
+``count`` each page reports (a page read on the wrong side of a change that
+could leave a gap is read again), and the end of the list (an empty page, a
+``null`` list, or a full page that brings nothing new). An item is dropped only
+as a repeat of one yielded from an earlier page (see :func:`row_identity`),
+remembered over a window of recent pages, so memory stays flat. Requests are
+always built from the session's ``base_url`` and a page number, never from
+the server's ``next_page`` link.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import operator
-from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable, Iterable, Mapping
 from datetime import date
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
-from ._seen import SeenKeys
+import attrs
+
+from ._engine import PageStats, Source, Taken, stream
 from ._validate import check_concurrency, check_id, check_page, date_range
 from .call_tasks import list_call_tasks, list_task_users
-from .errors import Bangwo8Error, NotFoundError, ValidationError
+from .errors import ValidationError
 from .models import CallTask, Page, TaskUser
 from .session import Session
 
-__all__ = ["OnPage", "iter_all_task_users", "iter_call_tasks", "iter_task_users"]
+__all__ = [
+    "OnPage",
+    "PageStats",
+    "TaskUserPage",
+    "UsersCursor",
+    "iter_all_task_user_pages",
+    "iter_all_task_users",
+    "iter_call_task_pages",
+    "iter_call_tasks",
+    "iter_task_user_pages",
+    "iter_task_users",
+    "row_identity",
+]
 
 T = TypeVar("T")
-logger = logging.getLogger("bangwo8_async")
 
 #: ``on_page(page_number, items_so_far, total_or_None)``, called as each page is yielded.
 OnPage = Callable[[int, int, "int | None"], None]
 
-#: Pages fetched beyond those in flight that may wait for the consumer.
-_SLACK = 2
-#: Task pages fetched ahead by ``iter_all_task_users``; each holds up to 100 tasks.
-_TASK_PAGE_CONCURRENCY = 2
+#: Items that may be fetched ahead of the consumer, per request in flight, by default: at
+#: concurrency 8 that is 16,000 items, about a second of pages at 50 ms, so a page waiting
+#: out a retry's backoff does not stop the pages behind it.
+READ_AHEAD_PER_SLOT = 2_000
+#: Task pages read ahead by the customers-of-every-task iterators; each holds up to 100 tasks.
+_TASK_PAGES_AHEAD = 3
 _TASK_PAGE_SIZE = 100
 
-
-class _Source(Generic[T]):
-    """One paged list and what is known of it so far."""
-
-    def __init__(
-        self,
-        fetch: Callable[[int], Awaitable[Page[T]]],
-        per_page: int,
-        key: Callable[[T], Hashable],
-        *,
-        gone_is_empty: bool = False,
-        label: str = "",
-    ) -> None:
-        self.fetch = fetch
-        self.per_page = per_page
-        self.key = key
-        self.gone_is_empty = gone_is_empty
-        self.label = label
-        self.pages: deque[tuple[int, asyncio.Task[Page[T]]]] = deque()
-        self.next_page = 1
-        self.last: int | None = None  # from count; None until known, or when never sent
-        self.end_at: int | None = None  # an empty (or failed) page: nothing after it
-        self.more: dict[int, bool] = {}  # page -> "full, and the server says there is more"
-        self.seen = SeenKeys()
-        self.total: int | None = None
-        self.learned: set[int] = set()  # pages whose result on_done has taken in
-
-    def startable(self) -> bool | None:
-        """``True``: start ``next_page`` now; ``None``: not yet known; ``False``: never."""
-        n = self.next_page
-        if self.end_at is not None and n > self.end_at:
-            return False
-        if n == 1 or (self.last is not None and n <= self.last):
-            return True
-        if n - 1 not in self.more:
-            return None if any(p == n - 1 for p, _ in self.pages) else False
-        return self.more[n - 1]
-
-    def on_done(self, n: int, task: asyncio.Task[Page[T]]) -> None:
-        """Learn from a finished page at once, so the next pages can start before it is consumed."""
-        if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.end_at = n if self.end_at is None else min(self.end_at, n)
-            return
-        page = task.result()
-        if not page.items:
-            self.end_at = n if self.end_at is None else min(self.end_at, n)
-            return
-        full = len(page.items) >= self.per_page
-        if page.count is not None:
-            self.total = page.count
-            implied = -(-page.count // self.per_page)
-            # A count that grows mid-export extends the list; one that shrinks is caught
-            # by the empty page it leads to.
-            self.last = implied if self.last is None else max(self.last, implied)
-            self.more[n] = full and (page.next_page is not None or implied > n)
-        else:
-            self.more[n] = full  # no count: page on until a short or empty page
+#: A customer's identity: every field but ``progress``, which changes while calls are made.
+_USER_FIELDS = ("call_task_id", "contact_id", "company_id", "user_name", "company_name", "phone")
+_task_key: Callable[[CallTask], Hashable] = operator.attrgetter("call_task_id")
+_user_key: Callable[[TaskUser], Hashable] = operator.attrgetter(*_USER_FIELDS)
 
 
-class _Stream(Generic[T]):
-    """The scheduling state of one running iterator."""
+def row_identity(item: CallTask | TaskUser) -> Hashable:
+    """The identity by which the iterators recognise a repeat: JSON-friendly values.
 
-    def __init__(self, concurrency: int) -> None:
-        self.concurrency = concurrency
-        self.active: deque[_Source[T]] = deque()
-        self.in_flight: set[asyncio.Task[Page[T]]] = set()
-        self.outstanding = 0  # pages started and not yet consumed
-
-    def start(self, source: _Source[T]) -> None:
-        n = source.next_page
-        source.next_page += 1
-        source.more.pop(n - 2, None)
-        source.pages.append((n, self.spawn(source, n)))
-        self.outstanding += 1
-
-    def spawn(self, source: _Source[T], n: int) -> asyncio.Task[Page[T]]:
-        task = asyncio.ensure_future(source.fetch(n))
-        task.add_done_callback(lambda t: self.done(source, n, t))
-        self.in_flight.add(task)
-        return task
-
-    def done(self, source: _Source[T], n: int, task: asyncio.Task[Page[T]]) -> None:
-        self.in_flight.discard(task)
-        if task.cancelled():
-            return  # cancelled pages teach nothing; a re-fetched one will
-        if n not in source.learned:
-            source.learned.add(n)
-            source.on_done(n, task)
-
-    def cancel_all(self) -> None:
-        for task in self.tasks():
-            task.cancel()
-
-    def next_start(self) -> _Source[T] | None:
-        """The earliest source (in output order) that may start a page now."""
-        full = self.outstanding >= self.concurrency + _SLACK
-        for i, source in enumerate(self.active):
-            # Past the read-ahead bound, only a head with nothing queued may start a page:
-            # it is what the consumer waits for, so it must never be starved.
-            if full and not (i == 0 and not source.pages):
-                return None
-            if source.startable():
-                return source
-        return None
-
-    def tasks(self) -> list[asyncio.Task[Page[T]]]:
-        return [task for source in self.active for _, task in source.pages]
+    A task is its ``call_task_id``; a customer is the tuple of every field but
+    ``progress``. Pass the identities of rows you already hold as ``known=``
+    when resuming (after JSON, turn lists back into tuples).
+    """
+    if isinstance(item, TaskUser):
+        return _user_key(item)
+    if isinstance(item, CallTask):
+        return _task_key(item)
+    raise ValidationError(
+        f"row_identity takes a CallTask or a TaskUser, got {type(item).__name__}", field="item"
+    )
 
 
-async def _stream(
-    sources: AsyncIterator[_Source[T]],
-    *,
-    concurrency: int,
-    on_page: OnPage | None = None,
-    running_count: bool = False,
-) -> AsyncGenerator[T, None]:
-    state: _Stream[T] = _Stream(concurrency)
-    exhausted = False
-    items_so_far = 0
-    pages_so_far = 0
-    consumer: asyncio.Task[Any] | None = None
+@attrs.frozen
+class UsersCursor:
+    """Where :func:`iter_all_task_user_pages` stands after a page: pass it as ``after=``.
 
-    def consumer_ended(_: asyncio.Task[Any]) -> None:
-        # The consuming task ended while this generator sat at a yield (cancelled between
-        # items, or it just stopped iterating): stop fetching now rather than whenever the
-        # generator is garbage-collected.
-        state.cancel_all()
+    ``task_page``/``task_per_page`` locate the task in the task list,
+    ``call_task_id`` names it, ``page``/``per_page`` are its customer page just
+    yielded and ``task_done`` says whether that was the task's last.
+    """
 
-    try:
-        while True:
-            current = asyncio.current_task()
-            if current is not consumer:
-                if consumer is not None:
-                    consumer.remove_done_callback(consumer_ended)
-                consumer = current
-                if consumer is not None:
-                    consumer.add_done_callback(consumer_ended)
-            # Fill: start pages in output order while the limits allow.
-            while len(state.in_flight) < concurrency:
-                source = state.next_start()
-                if source is not None:
-                    state.start(source)
-                    continue
-                if exhausted or state.outstanding >= concurrency + _SLACK:
-                    break
-                try:
-                    state.active.append(await anext(sources))
-                except StopAsyncIteration:
-                    exhausted = True
-            if not state.active:
-                return
-            head = state.active[0]
-            if not head.pages:
-                if head.startable() is False:
-                    state.active.popleft()
-                    continue
-                # The head's next page waits for a slot: let something finish.
-                await asyncio.wait(state.in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            n, task = head.pages[0]
-            if not task.done():
-                await asyncio.wait(state.in_flight, return_when=asyncio.FIRST_COMPLETED)
-                continue
-            past_end = head.end_at is not None and n > head.end_at
-            if task.cancelled() and not past_end:
-                # Cancelled when an earlier consumer task ended; iteration goes on in another.
-                head.pages[0] = (n, state.spawn(head, n))
-                continue
-            head.pages.popleft()
-            state.outstanding -= 1
-            state.done(head, n, task)  # its callback may not have run yet
-            if past_end:
-                _settle(task)  # past an empty page: the list ended before it
-                continue
-            exc = task.exception()
-            if exc is not None:
-                if head.gone_is_empty and isinstance(exc, NotFoundError):
-                    logger.debug("%s is gone; skipping it", head.label)
-                    _cancel_source(head, n)
-                    continue
-                if isinstance(exc, Bangwo8Error):
-                    exc.page = n
-                raise exc
-            page = task.result()
-            if not page.items:
-                _cancel_source(head, n)
-                continue
-            fresh = _fresh(head, page.items)
-            items_so_far += len(fresh)
-            pages_so_far += 1
-            if on_page is not None:
-                if running_count:
-                    on_page(pages_so_far, items_so_far, None)
-                else:
-                    on_page(n, items_so_far, head.total)
-            for item in fresh:
-                yield item
-    finally:
-        if consumer is not None:
-            consumer.remove_done_callback(consumer_ended)
-        pending = state.tasks()
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
-        aclose = getattr(sources, "aclose", None)
-        if aclose is not None:
-            await aclose()
+    task_page: int
+    task_per_page: int
+    call_task_id: int
+    page: int
+    per_page: int
+    task_done: bool
+
+    def to_dict(self) -> dict[str, int | bool]:
+        """A JSON-ready dict; :meth:`from_dict` reads it back."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UsersCursor:
+        """Read a cursor saved with :meth:`to_dict`; anything else is a ``ValidationError``."""
+        if not isinstance(data, Mapping):
+            raise ValidationError("a cursor must be a mapping", field="after")
+        values: dict[str, Any] = {}
+        for field in attrs.fields(cls):
+            value = data.get(field.name)
+            if field.name == "task_done":
+                if not isinstance(value, bool):
+                    raise ValidationError("cursor task_done must be a bool", field="after")
+            else:
+                check_id(value, f"cursor {field.name}")
+            values[field.name] = value
+        return cls(**values)
 
 
-def _fresh(source: _Source[T], items: list[T]) -> list[T]:
-    """The items not yielded before: offset paging under writes can repeat one on the next page."""
-    seen = source.seen
-    keys = list(map(source.key, items))
-    new = set(keys)
-    if len(new) == len(keys) and _NO_KEY not in new and seen.none_of(new):
-        seen.update(new)  # the common case, every item new: checked mostly in C
-        return items
-    fresh = []
-    for key, item in zip(keys, items, strict=True):
-        if key != _NO_KEY:
-            if key in seen:
-                logger.debug("%s: dropping %r, already yielded", source.label, key)
-                continue
-            seen.add(key)
-        fresh.append(item)
-    return fresh
+@attrs.frozen
+class TaskUserPage:
+    """One page of one task's customers, in the stream of every customer of every task.
+
+    Every task gives at least one (an empty page for a task with no customers,
+    or one deleted meanwhile). ``last``: no more pages of this task follow.
+    """
+
+    task: CallTask
+    page: Page[TaskUser]
+    last: bool
+    cursor: UsersCursor
 
 
-def _cancel_source(source: _Source[Any], n: int) -> None:
-    """Nothing after page ``n``: drop the source's later pages, finished or not."""
-    source.end_at = n if source.end_at is None else min(source.end_at, n)
-    for _, task in source.pages:
-        task.cancel()
+def _task_source(
+    session: Session,
+    per_page: int,
+    created_start: date | None,
+    created_end: date | None,
+    **options: Any,
+) -> Source[CallTask]:
+    async def fetch(n: int, size: int) -> Page[CallTask]:
+        return await list_call_tasks(
+            session, page=n, per_page=size, created_start=created_start, created_end=created_end
+        )
+
+    return Source(fetch, _task_key, per_page=per_page, label="call tasks", **options)
 
 
-def _settle(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled():
-        task.exception()  # mark it retrieved: it is dropped on purpose
+def _user_source(
+    session: Session, call_task_id: int, per_page: int, **options: Any
+) -> Source[TaskUser]:
+    async def fetch(n: int, size: int) -> Page[TaskUser]:
+        return await list_task_users(session, call_task_id, page=n, per_page=size)
+
+    return Source(
+        fetch, _user_key, per_page=per_page, label=f"customers of task {call_task_id}", **options
+    )
 
 
-async def _one(source: _Source[T]) -> AsyncGenerator[_Source[T], None]:
+async def _one(source: Source[T]) -> AsyncGenerator[Source[T], None]:
     yield source
 
 
-#: The identity of an item, for dropping repeats; C-level getters, as they run per item.
-_task_key: Callable[[CallTask], Hashable] = operator.attrgetter("call_task_id")
-_user_key: Callable[[TaskUser], Hashable] = operator.attrgetter("contact_id", "company_id")
-#: A customer with neither id has no identity: never dropped as a repeat.
-_NO_KEY = (None, None)
+@attrs.frozen
+class _Args:
+    """An iterator's arguments, checked before anything is sent."""
+
+    concurrency: int
+    read_ahead: int
+    known: list[Hashable]
 
 
 def _checked(
     session: Any,
-    concurrency: Any,
+    *,
     per_page: Any,
-    on_page: Any,
+    concurrency: Any,
+    on_page: Any = None,
     created_start: Any = None,
     created_end: Any = None,
-) -> int:
-    """Check an iterator's arguments before anything is sent; return its concurrency."""
+    start_page: Any = 1,
+    count_hint: Any = None,
+    known: Any = (),
+    read_ahead: Any = None,
+    stats: Any = None,
+) -> _Args:
     if not isinstance(session, Session):
         raise ValidationError(
             f"session must be a bangwo8_async.Session, got {type(session).__name__}",
             field="session",
         )
-    check_page(1, per_page)
+    check_page(start_page, per_page)
     date_range(created_start, created_end)
     if on_page is not None and not callable(on_page):
         raise ValidationError("on_page must be callable", field="on_page")
-    return min(check_concurrency(concurrency, session.max_concurrency), session.max_concurrency)
-
-
-def _task_source(
-    session: Session, per_page: int, created_start: date | None, created_end: date | None
-) -> _Source[CallTask]:
-    async def fetch(n: int) -> Page[CallTask]:
-        return await list_call_tasks(
-            session, page=n, per_page=per_page, created_start=created_start,
-            created_end=created_end,
+    if count_hint is not None and (
+        isinstance(count_hint, bool) or not isinstance(count_hint, int) or count_hint < 0
+    ):
+        raise ValidationError(
+            f"count_hint must be None or an int >= 0, got {count_hint!r}", field="count_hint"
         )
+    if stats is not None and not isinstance(stats, PageStats):
+        raise ValidationError("stats must be a bangwo8_async.PageStats", field="stats")
+    if isinstance(known, (str, bytes)) or not isinstance(known, Iterable):
+        raise ValidationError("known must be an iterable of row identities", field="known")
+    keys = list(known)
+    try:
+        for key in keys:
+            hash(key)
+    except TypeError:
+        raise ValidationError(
+            "known must hold hashable row identities (tuples, not lists)", field="known"
+        ) from None
+    limit = min(check_concurrency(concurrency, session.max_concurrency), session.max_concurrency)
+    if read_ahead is None:
+        read_ahead = READ_AHEAD_PER_SLOT * limit
+    else:
+        check_id(read_ahead, "read_ahead")
+    return _Args(limit, max(read_ahead, per_page), keys)
 
-    return _Source(fetch, per_page, _task_key, label="call tasks")
+
+def _progress(on_page: OnPage | None, running: bool = False) -> Callable[[Page[Any]], None]:
+    """Call ``on_page`` for each page handed on (a running count when the total is unknown)."""
+    items = pages = 0
+
+    def report(page: Page[Any]) -> None:
+        nonlocal items, pages
+        items += len(page.items)
+        pages += 1
+        if on_page is not None:
+            if running:
+                on_page(pages, items, None)
+            else:
+                on_page(page.page, items, page.count)
+
+    return report
 
 
-def _user_source(
-    session: Session, call_task_id: int, per_page: int, *, gone_is_empty: bool = True
-) -> _Source[TaskUser]:
-    async def fetch(n: int) -> Page[TaskUser]:
-        return await list_task_users(session, call_task_id, page=n, per_page=per_page)
+async def _pages(
+    taken: AsyncGenerator[Taken[T], None], on_page: OnPage | None
+) -> AsyncGenerator[Page[T], None]:
+    report = _progress(on_page)
+    async with contextlib.aclosing(taken):
+        async for one in taken:
+            report(one.page)
+            yield one.page
 
-    return _Source(
-        fetch, per_page, _user_key, gone_is_empty=gone_is_empty,
-        label=f"customers of task {call_task_id}",
+
+async def _items(pages: AsyncGenerator[Any, None]) -> AsyncGenerator[Any, None]:
+    async with contextlib.aclosing(pages):
+        async for page in pages:
+            for item in page.items:
+                yield item
+
+
+def iter_call_task_pages(
+    session: Session,
+    *,
+    per_page: int = 100,
+    concurrency: int | None = None,
+    start_page: int = 1,
+    count_hint: int | None = None,
+    created_start: date | None = None,
+    created_end: date | None = None,
+    known: Iterable[Hashable] = (),
+    read_ahead: int | None = None,
+    on_page: OnPage | None = None,
+    stats: PageStats | None = None,
+) -> AsyncGenerator[Page[CallTask], None]:
+    """Every page of the task list from ``start_page``, in order, each task once.
+
+    ``page.items`` are the tasks not yielded before; ``page.page`` counts in
+    ``page.per_page``, the page size the server really serves (which may be
+    less than ``per_page``). To resume after a page ``p``: ``per_page=p.per_page,
+    start_page=p.page + 1, count_hint=p.count, known=[row_identity(t) for t in
+    p.items]``. ``count_hint`` (about how many tasks there are) lets the first
+    round ask for several pages at once. ``read_ahead`` bounds the items held
+    ahead of the consumer (default 2,000 per request in flight). Arguments are
+    checked now, before anything is sent.
+    """
+    args = _checked(
+        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
+        created_start=created_start, created_end=created_end, start_page=start_page,
+        count_hint=count_hint, known=known, read_ahead=read_ahead, stats=stats,
     )
+    source = _task_source(
+        session, per_page, created_start, created_end, start_page=start_page,
+        count_hint=count_hint, known=args.known, window=args.read_ahead,
+    )
+    taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
+                   stats=stats)
+    return _pages(taken, on_page)
+
+
+def iter_task_user_pages(
+    session: Session,
+    call_task_id: int,
+    *,
+    per_page: int = 100,
+    concurrency: int | None = None,
+    start_page: int = 1,
+    count_hint: int | None = None,
+    known: Iterable[Hashable] = (),
+    read_ahead: int | None = None,
+    on_page: OnPage | None = None,
+    stats: PageStats | None = None,
+) -> AsyncGenerator[Page[TaskUser], None]:
+    """Every page of one task's customers from ``start_page``, in order; as
+    :func:`iter_call_task_pages`. A task that does not exist raises ``NotFoundError``."""
+    args = _checked(
+        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
+        start_page=start_page, count_hint=count_hint, known=known, read_ahead=read_ahead,
+        stats=stats,
+    )
+    check_id(call_task_id, "call_task_id")
+    source = _user_source(
+        session, call_task_id, per_page, start_page=start_page, count_hint=count_hint,
+        known=args.known, window=args.read_ahead,
+    )
+    taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
+                   stats=stats)
+    return _pages(taken, on_page)
+
+
+def iter_all_task_user_pages(
+    session: Session,
+    *,
+    per_page: int = 100,
+    concurrency: int | None = None,
+    created_start: date | None = None,
+    created_end: date | None = None,
+    after: UsersCursor | None = None,
+    read_ahead: int | None = None,
+    on_page: OnPage | None = None,
+    stats: PageStats | None = None,
+) -> AsyncGenerator[TaskUserPage, None]:
+    """Every page of every task's customers, task by task in list order, with where it stands.
+
+    Each :class:`TaskUserPage` carries its task and a :class:`UsersCursor`;
+    ``after=cursor`` continues right after that page. The customers of several
+    tasks are fetched at once, all within the one ``concurrency`` bound.
+    ``per_page`` sizes the customer pages (task pages are 100). A task deleted
+    between listing and fetching its customers gives one empty page. ``stats``
+    counts customers (``count_start``/``count_end`` summed over the tasks).
+    """
+    args = _checked(
+        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
+        created_start=created_start, created_end=created_end, read_ahead=read_ahead,
+        stats=stats,
+    )
+    if after is not None and not isinstance(after, UsersCursor):
+        raise ValidationError("after must be a bangwo8_async.UsersCursor", field="after")
+    return _all_user_pages(session, per_page, args, created_start, created_end, after,
+                           on_page, stats)
+
+
+async def _all_user_pages(
+    session: Session,
+    per_page: int,
+    args: _Args,
+    created_start: date | None,
+    created_end: date | None,
+    after: UsersCursor | None,
+    on_page: OnPage | None,
+    stats: PageStats | None,
+) -> AsyncGenerator[TaskUserPage, None]:
+    limit = asyncio.Semaphore(args.concurrency)  # tasks and customers share one bound
+    task_source = _task_source(
+        session, after.task_per_page if after else _TASK_PAGE_SIZE, created_start, created_end,
+        start_page=after.task_page if after else 1,
+    )
+    tasks = stream(_one(task_source), concurrency=args.concurrency,
+                   read_ahead=_TASK_PAGES_AHEAD * _TASK_PAGE_SIZE, limit=limit)
+
+    async def sources() -> AsyncIterator[Source[TaskUser]]:
+        resume = after
+        async with contextlib.aclosing(tasks):
+            async for taken in tasks:
+                items = taken.page.items
+                position = (taken.page.page, taken.page.per_page)
+                for i, task in enumerate(_after(items, resume)):
+                    options: dict[str, Any] = {}
+                    if resume is not None and i == 0 and task.call_task_id == resume.call_task_id:
+                        options = {"start_page": resume.page + 1, "per_page": resume.per_page}
+                    yield _user_source(
+                        session, task.call_task_id, options.pop("per_page", per_page),
+                        gone_is_empty=True, window=args.read_ahead, tag=(task, *position),
+                        **options,
+                    )
+                resume = None
+
+    users = stream(sources(), concurrency=args.concurrency, read_ahead=args.read_ahead,
+                   stats=stats, limit=limit)
+    report = _progress(on_page, running=True)
+    async with contextlib.aclosing(users):
+        async for taken in users:
+            task, task_page, task_per_page = taken.source.tag
+            page = taken.page
+            report(page)
+            cursor = UsersCursor(task_page, task_per_page, task.call_task_id, page.page,
+                                 page.per_page, taken.last)
+            yield TaskUserPage(task, page, taken.last, cursor)
+
+
+def _after(tasks: list[CallTask], cursor: UsersCursor | None) -> list[CallTask]:
+    """The tasks of the cursor's task page from its task on (unless that task was done).
+
+    If the task is no longer on that page (deleted, or the list moved), every
+    task of the page is taken again: a repeat is a nuisance, a lost row a defect.
+    """
+    if cursor is None:
+        return tasks
+    ids = [task.call_task_id for task in tasks]
+    if cursor.call_task_id not in ids:
+        return tasks
+    at = ids.index(cursor.call_task_id)
+    return tasks[at + 1 :] if cursor.task_done else tasks[at:]
 
 
 def iter_call_tasks(
@@ -353,9 +428,13 @@ def iter_call_tasks(
     *,
     per_page: int = 100,
     concurrency: int | None = None,
+    start_page: int = 1,
+    count_hint: int | None = None,
     created_start: date | None = None,
     created_end: date | None = None,
+    read_ahead: int | None = None,
     on_page: OnPage | None = None,
+    stats: PageStats | None = None,
 ) -> AsyncGenerator[CallTask, None]:
     """Every call task, in list order, each once; pages fetched ``concurrency`` at a time.
 
@@ -365,9 +444,11 @@ def iter_call_tasks(
     ``contextlib.aclosing(...)`` or ``await it.aclose()``: every request it
     started is cancelled and awaited.
     """
-    limit = _checked(session, concurrency, per_page, on_page, created_start, created_end)
-    source = _task_source(session, per_page, created_start, created_end)
-    return _stream(_one(source), concurrency=limit, on_page=on_page)
+    return _items(iter_call_task_pages(
+        session, per_page=per_page, concurrency=concurrency, start_page=start_page,
+        count_hint=count_hint, created_start=created_start, created_end=created_end,
+        read_ahead=read_ahead, on_page=on_page, stats=stats,
+    ))
 
 
 def iter_task_users(
@@ -376,14 +457,18 @@ def iter_task_users(
     *,
     per_page: int = 100,
     concurrency: int | None = None,
+    start_page: int = 1,
+    count_hint: int | None = None,
+    read_ahead: int | None = None,
     on_page: OnPage | None = None,
+    stats: PageStats | None = None,
 ) -> AsyncGenerator[TaskUser, None]:
     """Every customer of one call task, in list order; pages fetched concurrently."""
-    limit = _checked(session, concurrency, per_page, on_page)
-    check_id(call_task_id, "call_task_id")
-    # Asked for by id: a missing task is the caller's error, not a task to skip.
-    source = _user_source(session, call_task_id, per_page, gone_is_empty=False)
-    return _stream(_one(source), concurrency=limit, on_page=on_page)
+    return _items(iter_task_user_pages(
+        session, call_task_id, per_page=per_page, concurrency=concurrency,
+        start_page=start_page, count_hint=count_hint, read_ahead=read_ahead,
+        on_page=on_page, stats=stats,
+    ))
 
 
 def iter_all_task_users(
@@ -393,27 +478,27 @@ def iter_all_task_users(
     concurrency: int | None = None,
     created_start: date | None = None,
     created_end: date | None = None,
+    read_ahead: int | None = None,
     on_page: OnPage | None = None,
+    stats: PageStats | None = None,
 ) -> AsyncGenerator[TaskUser, None]:
     """Every customer of every call task, task by task in list order.
 
-    The customers of several tasks are fetched at once (a window of tasks,
-    all within the one session limit). ``per_page`` sizes the customer pages;
-    task pages are 100. A task deleted between listing and fetching its
-    customers is skipped. ``on_page`` gets the running count of customer pages
-    and items; the total is not known in advance.
+    The customers of several tasks are fetched at once, all within the one
+    session limit. ``per_page`` sizes the customer pages; task pages are 100.
+    A task deleted between listing and fetching its customers is skipped.
+    ``on_page`` gets the running count of customer pages and items; the total
+    is not known in advance.
     """
-    limit = _checked(session, concurrency, per_page, on_page, created_start, created_end)
-    tasks = _stream(
-        _one(_task_source(session, _TASK_PAGE_SIZE, created_start, created_end)),
-        concurrency=min(limit, _TASK_PAGE_CONCURRENCY),
-    )
+    return _items(_flatten_task_pages(iter_all_task_user_pages(
+        session, per_page=per_page, concurrency=concurrency, created_start=created_start,
+        created_end=created_end, read_ahead=read_ahead, on_page=on_page, stats=stats,
+    )))
 
-    async def sources() -> AsyncGenerator[_Source[TaskUser], None]:
-        try:
-            async for task in tasks:
-                yield _user_source(session, task.call_task_id, per_page)
-        finally:
-            await tasks.aclose()
 
-    return _stream(sources(), concurrency=limit, on_page=on_page, running_count=True)
+async def _flatten_task_pages(
+    pages: AsyncGenerator[TaskUserPage, None],
+) -> AsyncGenerator[Page[TaskUser], None]:
+    async with contextlib.aclosing(pages):
+        async for one in pages:
+            yield one.page

@@ -6,6 +6,8 @@ Every endpoint function and iterator sends through :meth:`Session.request`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import ipaddress
 import logging
 import os
@@ -39,6 +41,12 @@ __all__ = ["DEFAULT_BASE_URL", "Session"]
 DEFAULT_BASE_URL = "https://www.bangwo8.com/api/v1"
 
 logger = logging.getLogger("bangwo8_async")
+
+#: An extra bound on attempts in flight, set by an iterator in the tasks it starts. Held for
+#: one attempt only, never across a backoff sleep, so a page that waits to retry blocks nobody.
+attempt_limit: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
+    "bangwo8_attempt_limit", default=None
+)
 
 _USER_AGENT = f"bangwo8_async/{__version__} aiohttp/{aiohttp.__version__}"
 _LOOPBACK_NAMES = frozenset({"localhost"})
@@ -342,7 +350,8 @@ class Session:
         middlewares = _middlewares(client, state) if method == "DELETE" else None
         request_id = request.headers.get("Requestid")
         loop = asyncio.get_running_loop()
-        async with self._slots:
+        extra = attempt_limit.get()
+        async with extra or contextlib.nullcontext(), self._slots:
             if self._throttle is not None:
                 await self._throttle.wait()
             started = loop.time()
