@@ -9,16 +9,22 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 import attrs
 
-from . import _cli_pages as pages
 from ._checkpoint import identity_keys
 from ._export import export_row
 from ._sinks import Sink
+from .pagination import (
+    PageStats,
+    UsersCursor,
+    iter_all_task_user_pages,
+    iter_call_task_pages,
+    row_identity,
+)
 from .session import Session
 
 __all__ = ["COMMIT_INTERVAL", "Audit", "ExportRequest", "run_export"]
@@ -131,7 +137,7 @@ async def run_export(
         base = saved.get("audit", {})
         audit.rows, audit.pages = saved["rows"], saved.get("pages", 0)
         audit.count_start, audit.count_end = saved.get("count_start"), saved.get("count_end")
-    stats = pages.PageStats()
+    stats = PageStats()
     already = audit.rows
 
     def progress(page: int, items: int, total: int | None) -> None:
@@ -184,23 +190,23 @@ async def _pages(
             audit.resumed_at = cursor["page"] + 1
             common.update(per_page=cursor["per_page"], start_page=cursor["page"] + 1,
                           count_hint=cursor["count"], known=known)
-        task_pages: AsyncIterator[Any] = pages.iter_call_task_pages(session, **common)
-        async with contextlib.aclosing(task_pages):  # type: ignore[type-var]
+        task_pages = iter_call_task_pages(session, **common)
+        async with contextlib.aclosing(task_pages):
             async for page in task_pages:
                 if audit.count_start is None:
                     audit.count_start = page.count
                 audit.count_end = page.count
                 if page.items:
-                    known = [pages.row_identity(x) for x in page.items]
+                    known = [row_identity(x) for x in page.items]
                 commit(page.items, {"page": page.page, "per_page": page.per_page,
                                     "count": page.count, "known": known}, {})
         return
     counts = _UserCounts(saved.get("user_counts") if saved else None)
     if cursor:
         audit.resumed_at = audit.pages + 1
-        common["after"] = pages.UsersCursor.from_dict(cursor)
-    user_pages: AsyncIterator[Any] = pages.iter_all_task_user_pages(session, **common)
-    async with contextlib.aclosing(user_pages):  # type: ignore[type-var]
+        common["after"] = UsersCursor.from_dict(cursor)
+    user_pages = iter_all_task_user_pages(session, **common)
+    async with contextlib.aclosing(user_pages):
         async for tup in user_pages:
             counts.see(tup.task.call_task_id, tup.page.count, tup.last)
             audit.count_start, audit.count_end = counts.totals()
