@@ -20,6 +20,7 @@ construction. ``exports`` keeps every run's summary.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -68,6 +69,10 @@ class SqliteSink:
 
     def _connect(self) -> sqlite3.Connection:
         check_location(self.path)
+        try:  # sqlite3 says only "unable to open database file": learn the reason first
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666))
+        except OSError as exc:
+            raise LocationError(f"cannot write {self.path}: {exc.strerror}") from None
         try:
             db = sqlite3.connect(self.path, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")

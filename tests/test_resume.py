@@ -188,8 +188,9 @@ def test_a_corrupt_or_foreign_state_file_is_one_clear_line(
     line, = done.stderr.splitlines()
     assert "tasks.jsonl.state.json" in line and "--restart" in line
     assert server.fake.log == []
-    assert run(command("tasks", out, "--restart"), server.env).returncode == 0
-    assert len(out.read_bytes().splitlines()) == 10
+    if text.startswith(b"{not"):  # the way out works (once is enough: it is the same path)
+        assert run(command("tasks", out, "--restart"), server.env).returncode == 0
+        assert len(out.read_bytes().splitlines()) == 10
 
 
 def test_sqlite_rerun_refreshes_in_place_and_shows_rows_gone(
