@@ -72,7 +72,7 @@ class Audit:
             return "unknown" if value is None else f"{value:,}"
 
         return (
-            f"bangwo8: {what}: {self.rows:,} rows written to {where} in {seconds:.1f}s; "
+            f"bangwo8: {what}: {self.rows:,} rows written to {where} in {seconds:.2f}s; "
             f"server count {n(self.count_start)} at start, {n(self.count_end)} at end; "
             f"{self.repeats_dropped:,} repeats dropped, {self.pages_reread:,} pages read again, "
             f"{self.retries:,} retries, {self.throttles:,} throttled"
