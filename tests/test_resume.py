@@ -32,7 +32,7 @@ TABLE = {"tasks": "call_tasks", "users": "task_users"}
 
 def command(what: str, out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "bangwo8_async", "export", what, "-o", str(out),
-            "--per-page", "3", "--checkpoint-every", "0", "--max-concurrency", "4", *extra]
+            "--per-page", "3", "--checkpoint-every", "0", "--max-concurrency", "2", *extra]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -63,7 +63,7 @@ def run_with_kills(args: list[str], server: ThreadedFake, rng: random.Random,
         if attempt < kills:
             while proc.poll() is None and len(log) == before:
                 time.sleep(0.002)
-            deadline = time.monotonic() + rng.uniform(0.0, 0.5)
+            deadline = time.monotonic() + rng.uniform(0.0, 0.25)
             while proc.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.002)
             if proc.poll() is None:
@@ -81,7 +81,7 @@ def run_with_kills(args: list[str], server: ThreadedFake, rng: random.Random,
 def test_killed_exports_resume_to_the_same_rows(
     what: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
-    server = threaded_fake(tasks=60, users_per_task=2, latency=0.01, fault_rate=0.1,
+    server = threaded_fake(tasks=60, users_per_task=2, latency=0.02, fault_rate=0.1,
                            retry_after=0.0, seed=7)
     rng = random.Random(f"kills-{what}")
     suffixes = (".jsonl", ".csv", ".db")
