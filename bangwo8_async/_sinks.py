@@ -135,6 +135,10 @@ class FileSink:
             for stale in (self.state_path, self.part):
                 stale.unlink(missing_ok=True)
         saved = None
+        if self.state_path.exists() and not self.part.exists() and self.path.exists():
+            # Stopped between putting the complete file in place and dropping its state:
+            # that export finished; this run is a new one.
+            self.state_path.unlink()
         if self.state_path.exists():
             saved = _checkpoint.loads(self.state_path.read_bytes(), str(self.state_path))
             _checkpoint.check_shape(saved["shape"], shape, str(self.part))

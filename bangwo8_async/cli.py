@@ -444,8 +444,10 @@ async def _export_command(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
         async with conn.session() as session:
             progress.status = lambda: _status(session)
+            # stdout keeps no checkpoint: pass each page on as it comes.
+            interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
             audit = await run_export(session, request, sink, saved, shape, on_page=progress,
-                                     interval=args.checkpoint_every)
+                                     interval=interval)
         sink.finish(audit.as_state())
     finally:
         sink.close()

@@ -234,3 +234,39 @@ def test_sqlite_keeps_equal_rows_and_null_ids_apart(tmp_path: Path) -> None:
         assert db.execute("SELECT contact_id, company_id, occurrence FROM task_users "
                           "ORDER BY row_key").fetchall() == [
             (None, 2, 0), (None, None, 0), (None, None, 1)]
+
+
+def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    server = threaded_fake(tasks=100, users_per_task=1, latency=0.02)
+    out = tmp_path / "users.jsonl"
+    args = command("users", out, "--checkpoint-every", "10")  # nothing committed by time
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env={**ENV, **server.env})
+    while len(server.fake.log) < 20:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err.endswith("bangwo8: interrupted\n"), err
+    # The pages read before Ctrl-C were committed on the way out.
+    saved = orjson.loads((tmp_path / "users.jsonl.state.json").read_bytes())
+    assert saved["rows"] > 0
+    done = run(args, server.env)
+    assert done.returncode == 0 and "resuming at page" in done.stderr, done.stderr
+    ids = [orjson.loads(line)["call_task_id"] for line in out.read_bytes().splitlines()]
+    assert ids == server.fake.state.listing(None, None)
+
+
+def test_a_state_left_by_a_finished_export_does_not_block_the_next(tmp_path: Path) -> None:
+    from bangwo8_async._sinks import FileSink
+
+    out = tmp_path / "t.jsonl"
+    out.write_bytes(b'{"complete": true}\n')
+    (tmp_path / "t.jsonl.state.json").write_bytes(b'{"version": 1, "shape": {}, "rows": 1}')
+    sink = FileSink(out, "jsonl", ["a"], excel=False)
+    assert sink.open({"what": "tasks"}, restart=False) is None  # a new export, not a refusal
+    sink.commit([{"a": 1}], {"rows": 1})
+    sink.finish({"rows": 1})
+    assert out.read_bytes() == b'{"a":1}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
