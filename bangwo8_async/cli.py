@@ -532,18 +532,20 @@ async def _fake_server_command(args: argparse.Namespace) -> int:
 
 
 def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
+    import inspect
+
     from .testing import FakeBangwo8
 
     limits = {k: v for k, v in (("rate_limit", args.rate_limit),
                                 ("max_in_flight", args.max_in_flight)) if v is not None}
-    try:
-        return FakeBangwo8(
-            tasks=args.tasks, users_per_task=args.users_per_task, seed=args.seed,
-            latency=args.latency_ms / 1000, fault_rate=args.fault_rate, host=args.host,
-            port=args.port, **limits,
-        )
-    except TypeError:
-        raise UsageError("--rate-limit and --max-in-flight need a newer fake server") from None
+    accepted = inspect.signature(FakeBangwo8).parameters
+    if any(name not in accepted for name in limits):
+        raise UsageError("--rate-limit and --max-in-flight need a newer fake server")
+    return FakeBangwo8(
+        tasks=args.tasks, users_per_task=args.users_per_task, seed=args.seed,
+        latency=args.latency_ms / 1000, fault_rate=args.fault_rate, host=args.host,
+        port=args.port, **limits,
+    )
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from datetime import date, datetime
 
+import pytest
+
 import bangwo8_async as bw
 from bangwo8_async import _export
 
@@ -42,3 +44,23 @@ def test_exported_task_times_have_one_format_whatever_the_server_sent() -> None:
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "进行中")
     row = _export.export_row(task)
     assert (row["task_start"], row["task_end"]) == ("2024-01-01T00:00:00", "2024-01-02T18:00:00")
+
+
+def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from bangwo8_async.cli import _LogHandler
+
+    screen = io.StringIO()
+    progress = _export.ProgressLine("users", screen)
+    progress.status = lambda: "2 retries  0 throttled  window 6"
+    progress(7, 70, None)
+    drawn = screen.getvalue()
+    assert drawn.startswith("\rusers: page 7  70 items") and "2 retries" in drawn
+    record = logging.LogRecord("bangwo8_async", logging.INFO, __file__, 1,
+                               "GET /x: retry 1 of 3", None, None)
+    _LogHandler(progress).emit(record)
+    assert screen.getvalue() == drawn + "\r" + " " * (len(drawn) - 1) + "\r"
+    assert capsys.readouterr().err == "bangwo8: INFO GET /x: retry 1 of 3\n"
+    progress(8, 80, None)  # drawn again at once, not after the 0.1 s pause
+    assert screen.getvalue().endswith("window 6   ")
