@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import _export
+from . import auth as _auth
 from ._checkpoint import CheckpointError
 from ._cli_export import COMMIT_INTERVAL, Audit, ExportRequest, retries_of, run_export
 from ._sinks import FileSink, LocationError, Sink, StreamSink
@@ -272,29 +273,52 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
-    """The credentials to use and where they came from (flags or environment)."""
+    """The credentials to use and where they came from, as ``"--account/--password"`` or
+    ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``: the helper ``Session.from_env`` uses."""
+    resolve = getattr(_auth, "resolve_credentials", None)
+    if resolve is not None:
+        try:
+            found = resolve(os.environ, account=args.account, password=args.password,
+                            secret_id=args.secret_id, secret=args.secret)
+        except ValidationError as exc:
+            raise UsageError(f"{exc.message}; or try --fake") from None
+        return found.auth, str(found.source)
+    return _own_credentials(args)  # until the shared helper is on main
+
+
+def _own_credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
     env = os.environ
     if args.account or args.password:
         if not (args.account and args.password):
             raise UsageError("--account and --password go together: give both")
-        return BasicAuth(args.account, args.password), "the --account/--password flags"
+        return BasicAuth(args.account, args.password), "--account/--password"
     if args.secret_id or args.secret:
         if not (args.secret_id and args.secret):
             raise UsageError("--secret-id and --secret go together: give both")
         token_url = env.get("BANGWO8_TOKEN_URL") or None
         return (ClientCredentials(args.secret_id, args.secret, token_url),
-                "the --secret-id/--secret flags")
+                "--secret-id/--secret")
     if env.get("BANGWO8_ACCOUNT") and env.get("BANGWO8_PASSWORD"):
         return (BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"]),
-                "the environment (BANGWO8_ACCOUNT/BANGWO8_PASSWORD)")
+                "BANGWO8_ACCOUNT/BANGWO8_PASSWORD")
     if env.get("BANGWO8_SECRET_ID") and env.get("BANGWO8_SECRET"):
         return (ClientCredentials(env["BANGWO8_SECRET_ID"], env["BANGWO8_SECRET"],
                                   env.get("BANGWO8_TOKEN_URL") or None),
-                "the environment (BANGWO8_SECRET_ID/BANGWO8_SECRET)")
+                "BANGWO8_SECRET_ID/BANGWO8_SECRET")
     raise UsageError(
         "no credentials: pass --account and --password (or --secret-id and --secret), "
         "set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, or try --fake"
     )
+
+
+def _described(source: str) -> str:
+    """``--account/--password`` -> "the flags --account/--password", and so on."""
+    halves = source.split("/")
+    if all(h.startswith("--") for h in halves):
+        return f"the flags {source}"
+    if all(h.startswith("BANGWO8_") for h in halves):
+        return f"the environment ({source})"
+    return f"flags and environment ({source})"
 
 
 class _Connection:
@@ -309,7 +333,8 @@ class _Connection:
             self.base_url = FAKE_BASE
             self.account = "fake"
             return
-        self.auth, self.source = _credentials(args)
+        self.auth, source = _credentials(args)
+        self.source = _described(source)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
         self.account = (self.auth.account if isinstance(self.auth, BasicAuth)
                         else f"oauth:{self.auth.secret_id}")

@@ -200,7 +200,7 @@ def test_usage_errors_exit_2_before_anything_runs(args: list[str]) -> None:
     (["tasks", "create", "--fake", "--name", "n", "--start", "2024-01-05", "--end",
       "2024-01-02 09:00:00", "--customer", "1", "--agent", "2", "--data-source", "company"],
      "task_start (2024-01-05) is after task_end"),
-    (["export", "tasks", "--account", "a"], "--account and --password go together"),
+    (["export", "tasks", "--account", "a"], "--password"),
     (["export", "tasks", "--fake", "--restart"], "--restart does not apply to -o -"),
     (["export", "tasks", "--fake", "--format", "sqlite"], "--format sqlite needs a file"),
     (["export", "tasks", "--fake", "--excel"], "--excel applies to CSV only"),
@@ -225,7 +225,7 @@ def test_refused_credentials_say_which_were_used(
     assert "admin@example.com" in line and "wrong-pw-not-shown" not in line
     flags = bangwo8("tasks", "list", "--account", "x@example.com", "--password", "nope",
                     env={"BANGWO8_BASE_URL": server.fake.base_url})
-    assert b"from the --account/--password flags (account 'x@example.com'" in flags.stderr
+    assert b"from the flags --account/--password (account 'x@example.com'" in flags.stderr
 
 
 def test_verify_exits_3_when_rows_and_the_server_count_differ(
