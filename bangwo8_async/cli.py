@@ -193,7 +193,7 @@ def parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export", formatter_class=_Help, help="every task or every customer, resumable",
         description="Export every task, or every customer of every task, to JSON lines, CSV "
-                    "or SQLite. A file export checkpoints after every page: run the same "
+                    "or SQLite. A file export checkpoints as it goes: run the same "
                     "command again after an interruption and it resumes.",
     )
     kinds = export.add_subparsers(dest="what", required=True, metavar="tasks|users")
