@@ -270,3 +270,30 @@ def test_a_state_left_by_a_finished_export_does_not_block_the_next(tmp_path: Pat
     sink.finish({"rows": 1})
     assert out.read_bytes() == b'{"a":1}\n'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["t.jsonl"]
+
+
+def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    server = threaded_fake(tasks=200, users_per_task=1, latency=0.02)
+    out = tmp_path / "x.db"
+    proc = subprocess.Popen(command("tasks", out), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env={**ENV, **server.env})
+    found = None
+    while found is None and proc.poll() is None:
+        time.sleep(0.01)
+        with contextlib.suppress(sqlite3.Error), contextlib.closing(sqlite3.connect(out)) as db:
+            found = db.execute("SELECT run_id FROM export_state").fetchone()
+    proc.kill()
+    proc.wait()
+    assert found == (1,)
+    changed = run(command("tasks", out, "--created-end", "2023-01-01"), server.env)
+    assert changed.returncode == 2
+    line, = changed.stderr.splitlines()
+    assert "x.db (table export_state, tasks)" in line and "--restart" in line
+    redo = run(command("tasks", out, "--created-end", "2023-01-01", "--restart"), server.env)
+    assert redo.returncode == 0, redo.stderr
+    with contextlib.closing(sqlite3.connect(out)) as db:
+        assert db.execute("SELECT run_id, status FROM exports").fetchall() == [
+            (1, "discarded"), (2, "complete")]
+        assert db.execute("SELECT count(*) FROM export_state").fetchone() == (0,)
