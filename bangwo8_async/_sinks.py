@@ -153,6 +153,15 @@ class FileSink:
             self._fd = os.open(self.part, os.O_RDWR | os.O_CREAT, 0o666)
         except OSError as exc:
             raise LocationError(f"cannot write {self.part}: {exc.strerror}") from None
+        if sys.platform != "win32":  # two exports into one file would interleave their rows
+            import fcntl
+
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(self._fd)
+                self._fd = None
+                raise LocationError(f"another bangwo8 export is writing {self.part}") from None
         self._resumable = saved is not None
         if saved is not None:
             self._offset = saved["offset"]

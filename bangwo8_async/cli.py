@@ -459,8 +459,8 @@ async def _export_command(args: argparse.Namespace) -> int:
     _logging(args.verbose, progress)
     sink = _sink(args, fmt)
     started = time.monotonic()
-    saved = sink.open(shape, args.restart)  # the location is checked before any request
     try:
+        saved = sink.open(shape, args.restart)  # the location is checked before any request
         if saved is not None:
             where = saved.get("cursor") or {}
             at = where["page"] + 1 if args.what == "tasks" and "page" in where else (

@@ -297,3 +297,16 @@ def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
         assert db.execute("SELECT run_id, status FROM exports").fetchall() == [
             (1, "discarded"), (2, "complete")]
         assert db.execute("SELECT count(*) FROM export_state").fetchone() == (0,)
+
+
+def test_two_exports_into_one_file_are_refused(tmp_path: Path) -> None:
+    from bangwo8_async._sinks import FileSink, LocationError
+
+    first = FileSink(tmp_path / "x.jsonl", "jsonl", ["a"], excel=False)
+    first.open({"what": "tasks"}, restart=False)
+    first.commit([{"a": 1}], {"rows": 1})
+    second = FileSink(tmp_path / "x.jsonl", "jsonl", ["a"], excel=False)
+    with pytest.raises(LocationError, match="another bangwo8 export is writing"):
+        second.open({"what": "tasks"}, restart=False)
+    first.finish({"rows": 1})
+    assert (tmp_path / "x.jsonl").read_bytes() == b'{"a":1}\n'  # the second touched nothing
