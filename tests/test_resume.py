@@ -304,7 +304,7 @@ def test_two_exports_into_one_file_are_refused(tmp_path: Path) -> None:
 
     first = FileSink(tmp_path / "x.jsonl", "jsonl", ["a"], excel=False)
     first.open({"what": "tasks"}, restart=False)
-    first.commit([{"a": 1}], {"rows": 1})
+    first.commit([{"a": 1}], {"shape": {"what": "tasks"}, "rows": 1})
     second = FileSink(tmp_path / "x.jsonl", "jsonl", ["a"], excel=False)
     with pytest.raises(LocationError, match="another bangwo8 export is writing"):
         second.open({"what": "tasks"}, restart=False)
