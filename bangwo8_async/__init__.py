@@ -16,6 +16,7 @@ from .call_tasks import (
     list_call_tasks,
     list_task_users,
 )
+from .converter import to_dict
 from .errors import (
     APIError,
     AuthenticationError,
@@ -100,4 +101,5 @@ __all__ = [
     "list_call_tasks",
     "list_task_users",
     "row_identity",
+    "to_dict",
 ]

@@ -87,10 +87,10 @@ class Read(Generic[T]):
     number: int
     size: int
     task: asyncio.Task[Page[T]]
-    sent: float
+    sent: int  # the stream's clock when it was sent, and when it came back
     expected: int  # items it holds or should hold, for the read-ahead bound
     again: bool = False  # an earlier page read again to close a gap, not a new page
-    received: float | None = None
+    received: int | None = None
     learned: bool = False
 
 
@@ -137,6 +137,8 @@ class Source(Generic[T]):
         self.first = start_page  # the first page read: it tells the real page size
         self.next = start_page
         self.last = -(-count_hint // per_page) if count_hint else None  # from count
+        self.hinted = self.last is not None  # ``last`` is a guess until a page says
+        self.first_round = 1  # pages asked for at once before the first answer: the stream's
         self.open_until = start_page  # without a count: pages known to be worth asking for
         self.end: int | None = None  # no page after this one exists
         self.sized = False
@@ -146,9 +148,9 @@ class Source(Generic[T]):
         if known:
             self.window.remember(known)
         # The last page taken: (number, count, when it came back); a hint stands in for it.
-        self.frontier: tuple[int, int | None, float] | None = None
+        self.frontier: tuple[int, int | None, int] | None = None
         if start_page > 1 and count_hint is not None:
-            self.frontier = (start_page - 1, count_hint, float("-inf"))
+            self.frontier = (start_page - 1, count_hint, -1)
         self.order = 0  # its place among the sources of a stream
         self.repairs = 0
         self.yielded = 0
@@ -165,8 +167,10 @@ class Source(Generic[T]):
         n = self.next
         if self.end is not None and n > self.end:
             return False
-        if n == self.first or (self.last is not None and n <= self.last) or n <= self.open_until:
+        if n == self.first or n <= self.open_until:
             return True
+        if self.last is not None and n <= self.last:
+            return self.sized or n < self.first + self.first_round or None
         return None if self.reads else False
 
     def expected(self, number: int) -> int:
@@ -219,9 +223,18 @@ class Source(Generic[T]):
                 return
         if page.count is not None:
             implied = -(-page.count // self.size)
-            self.last = implied if self.last is None else max(self.last, implied)
-        if not page.items and not read.again:
+            if self.hinted:
+                self.hinted = False
+                self._drop_after(implied)  # the hint overstated the list
+                self.last = implied
+            else:  # a count that grows mid-export extends the list; a shrinking one ends
+                self.last = implied if self.last is None else max(self.last, implied)
+        short = len(page.items) < read.size and (
+            page.count is None or page.count <= read.number * read.size
+        )
+        if (short or not page.items) and not read.again:
             self._end_at(read.number)
+            self._drop_after(read.number)  # nothing lies past the end: stop asking
 
     def _resize(self, read: Read[T], served: int, count: int | None) -> None:
         """The server serves ``served`` rows a page, not what we asked: page by that."""
@@ -255,6 +268,19 @@ class Source(Generic[T]):
         self.open_until = number + 1
         self.last = -(-count // served) if count is not None else None
         self.end = None
+
+    def _drop_after(self, last: int) -> None:
+        """Cancel reads past ``last`` that a guess started: the list ends before them."""
+        keep: deque[Read[T]] = deque()
+        for read in self.reads:
+            if read.number > last and not read.again:
+                self.budget.held -= read.expected
+                read.learned = True
+                drop(read.task)
+            else:
+                keep.append(read)
+        self.reads = keep
+        self.next = min(self.next, last + 1)
 
     def _end_at(self, number: int) -> None:
         self.end = number if self.end is None else min(self.end, number)
@@ -291,17 +317,17 @@ class Source(Generic[T]):
 
     def took(self, read: Read[T], page: Page[T], fresh: int) -> None:
         """Move the frontier past a page taken, and decide whether the list goes on."""
-        before = self.frontier[1] if self.frontier else self.first_count
-        self.frontier = (read.number, page.count, read.received or 0.0)
+        self.frontier = (read.number, page.count, read.received or 0)
         self.repairs = 0
         if read.again:
             return
         full = len(page.items) >= read.size
-        grew = page.count is not None and before is not None and page.count >= before + read.size
+        more = page.count is not None and page.count > read.number * read.size
         if not page.items:
             self._end_at(read.number)
-        elif not fresh and full and not grew:
-            # A whole page of items already yielded: a server that clamps the page number.
+        elif not fresh and full and not more:
+            # A whole page of items already yielded, and no count that says more: a server
+            # that clamps the page number (a list that grew in front says so by its count).
             self._end_at(read.number)
         elif full and (page.count is None or page.next_page is not None):
             self.open_until = max(self.open_until, read.number + 1)
@@ -317,24 +343,27 @@ class Stream(Generic[T]):
     happened to are asked whether they can start a page.
     """
 
-    def __init__(self, limit: asyncio.Semaphore, read_ahead: int, max_sources: int) -> None:
+    def __init__(self, limit: asyncio.Semaphore, concurrency: int, read_ahead: int) -> None:
+        self.concurrency = concurrency
         self.read_ahead = read_ahead
-        self.max_sources = max_sources
+        self.max_sources = MAX_SOURCES_PER_SLOT * concurrency
         self.limit = limit
         self.active: deque[Source[T]] = deque()
         self.in_flight: set[asyncio.Task[Page[T]]] = set()
         self.finished: list[tuple[Source[T], Read[T]]] = []
         self.wakeup = asyncio.Event()  # set as each read finishes
+        # Counts sends and answers: which of two reads can have been read by the server first.
+        self.clock = 0
         self.dirty: dict[Source[T], int] = {}  # sources that may start a page, by their order
         self.opened = 0
         self.budget = Budget()
-        self.loop = asyncio.get_running_loop()
 
     def open(self, source: Source[T]) -> None:
         self.active.append(source)
         self.opened += 1
         source.order = self.opened
         source.budget = self.budget
+        source.first_round = self.concurrency
         self.dirty[source] = self.opened
 
     def touch(self, source: Source[T]) -> None:
@@ -351,17 +380,24 @@ class Stream(Generic[T]):
             return await source.fetch(number, size)
 
         task = asyncio.ensure_future(fetch())
-        read: Read[T] = Read(number, size, task, self.loop.time(), source.expected(number), again)
+        self.clock += 1
+        read: Read[T] = Read(number, size, task, self.clock, source.expected(number), again)
 
         def finished(_: asyncio.Task[Page[T]]) -> None:
             self.in_flight.discard(task)
-            read.received = self.loop.time()
+            self.answered(read)
             self.finished.append((source, read))
             self.wakeup.set()
 
         task.add_done_callback(finished)
         self.in_flight.add(task)
         return read
+
+    def answered(self, read: Read[T]) -> None:
+        """Stamp a finished read; its done-callback may run after the loop has seen it done."""
+        if read.received is None:
+            self.clock += 1
+            read.received = self.clock
 
     def buffered(self) -> int:
         """Items held, or expected, in reads not yet taken."""
@@ -417,9 +453,7 @@ async def stream(
     ``limit`` bounds the attempts in flight (``concurrency`` of them unless given:
     pass one semaphore to streams that share a bound).
     """
-    state: Stream[T] = Stream(
-        limit or asyncio.Semaphore(concurrency), read_ahead, MAX_SOURCES_PER_SLOT * concurrency
-    )
+    state: Stream[T] = Stream(limit or asyncio.Semaphore(concurrency), concurrency, read_ahead)
     exhausted = False
     consumer: asyncio.Task[Any] | None = None
 
@@ -479,6 +513,7 @@ async def stream(
 def _take(state: Stream[T], source: Source[T], stats: PageStats | None) -> Taken[T] | None:
     """Consume the head read of ``source``: a page to hand on, or ``None`` to look again."""
     read = source.reads[0]
+    state.answered(read)
     if not read.learned:
         source.learn(read)  # may re-plan the reads: look again
         return None
@@ -537,6 +572,8 @@ def _read_again(
     if stats is not None:
         stats.pages_reread += len(numbers)
     if numbers == [read.number]:
+        if source.end is not None and source.end >= read.number:
+            source.end = None  # decided by the stale read: the new one decides again
         source.push(state.read(source, read.number), front=True)
         return
     source.push(read, front=True)  # it stands; it is checked again against the new frontier

@@ -44,8 +44,14 @@ class Backoff:
         return cls(base=0.0, cap=0.0, sleep=no_sleep)
 
     def delay(self, error: Bangwo8Error, retry: int) -> float | None:
-        """Seconds to wait before retry number ``retry`` (0-based), or ``None`` not to retry."""
-        if isinstance(error, (TransportError, DecodeError)):
+        """Seconds to wait before retry number ``retry`` (0-based), or ``None`` not to retry.
+
+        A :class:`DecodeError` is retried only when it is ``retryable``: a body
+        that cannot be decoded in its charset would come back the same.
+        """
+        if isinstance(error, DecodeError):
+            return self.jitter(retry) if error.retryable else None
+        if isinstance(error, TransportError):
             return self.jitter(retry)
         if not isinstance(error, APIError) or error.status not in RETRY_STATUSES:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, TypeVar
 
+from ._response import Expect
 from ._validate import check_id, check_page, date_range
 from .converter import structure, structure_list, unstructure_new_task
 from .errors import DecodeError, ValidationError
@@ -70,12 +71,17 @@ async def create_call_task(
 async def delete_call_task(session: Session, call_task_id: int) -> None:
     """Delete a call task (``DELETE /callTask/{id}.json``).
 
-    Succeeds on any 2xx whose body is not an error: the vendor's success body is
-    not valid JSON. If an earlier attempt got no answer and a retry hears "does
-    not exist", that earlier attempt deleted it, and this returns ``None`` too.
+    Succeeds only on a 2xx acknowledgement: an empty body, a JSON object
+    without an error, or the vendor's own success body, which is not valid
+    JSON (``{"Status": 200 OK, ...}``). Any other 2xx body (a proxy's HTML
+    page) is a :class:`DecodeError`, never a deletion reported that did not
+    happen. If an earlier attempt got no answer and a retry hears "does not
+    exist", that earlier attempt deleted it, and this returns ``None`` too.
     """
     check_id(call_task_id, "call_task_id")
-    await session.request("DELETE", f"/callTask/{call_task_id}.json", json_required=False)
+    await session.request(
+        "DELETE", f"/callTask/{call_task_id}.json", expect=Expect.ACKNOWLEDGEMENT
+    )
 
 
 async def list_task_users(
@@ -105,9 +111,8 @@ def _page(data: Any, cl: type[T], page: int, per_page: int, endpoint: str) -> Pa
         raise DecodeError(f"{endpoint}: expected a JSON object", endpoint=endpoint, field="$")
     count = _count(data.get("count"))
     raw = data.get(_KEY)
-    if raw is None and count == 0:
-        raw = []
-    items = structure_list(raw, cl, endpoint=endpoint, path="$.callTask")
+    # PHP sends ``null`` (or leaves the key out) for an empty list, whatever ``count`` says.
+    items = [] if raw is None else structure_list(raw, cl, endpoint=endpoint, path="$.callTask")
     return Page(
         items=items,
         count=count,

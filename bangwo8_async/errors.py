@@ -7,7 +7,8 @@ anything is sent) is kept apart from what happened on the wire::
     Bangwo8Error
     ├── ValidationError (also a ValueError)   bad input, refused before sending
     ├── TransportError                        connection failed, reset, or timed out
-    ├── DecodeError                           a body that is not what the endpoint returns
+    ├── DecodeError (.retryable)              a body that is not what the endpoint returns
+    │   └── InconsistentPagesError            pages that do not add up (.asked .served .count)
     └── APIError (.status, .code, .message, .request_id)
         ├── AuthenticationError               401, bad OAuth client
         ├── PermissionDeniedError             403
@@ -58,7 +59,7 @@ class Bangwo8Error(Exception):
         self.page = page
 
     def __str__(self) -> str:
-        parts = [self.message]
+        parts = [self._headline()]
         if self.method and self.path:
             parts.append(f"[{self.method} {self.path}]")
         if self.page is not None:
@@ -70,6 +71,10 @@ class Bangwo8Error(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
+
+    def _headline(self) -> str:
+        """The first part of ``str(error)``: the message, and whatever a subclass adds to it."""
+        return self.message
 
     def __reduce__(self) -> tuple[object, ...]:
         # Keep the keyword-only context when an error is pickled (e.g. across processes).
@@ -102,7 +107,10 @@ class DecodeError(Bangwo8Error):
     """A body that is not what the endpoint returns (not JSON, truncated, wrong shape).
 
     ``field`` is the JSON path of the offending value when it is known, and
-    ``endpoint`` names the endpoint that returned it.
+    ``endpoint`` names the endpoint that returned it. ``retryable`` says
+    whether asking again may help: a truncated body or a proxy's HTML page may
+    not come twice, but a body in an encoding it cannot be read in will, so
+    the session retries only when it is true.
     """
 
     def __init__(
@@ -111,15 +119,23 @@ class DecodeError(Bangwo8Error):
         *,
         endpoint: str | None = None,
         field: str | None = None,
+        retryable: bool = True,
         **context: object,
     ) -> None:
         super().__init__(message, **context)  # type: ignore[arg-type]
         self.endpoint = endpoint
         self.field = field
+        self.retryable = retryable
 
 
 class InconsistentPagesError(DecodeError):
-    """The server's pages cannot be put together into one list without losing rows."""
+    """The server's pages cannot be reconciled with each other or with its ``count``.
+
+    Raised by the iterators rather than yield a list that is silently short:
+    ``asked`` is the ``per_page`` requested, ``served`` the rows the server
+    served on that page, ``count`` the total it reported (``None`` if none).
+    Asking again would get the same pages, so it is never retried.
+    """
 
     def __init__(
         self,
@@ -131,10 +147,14 @@ class InconsistentPagesError(DecodeError):
         page: int | None = None,
         **context: object,
     ) -> None:
-        super().__init__(message, page=page, **context)  # type: ignore[arg-type]
+        super().__init__(message, page=page, retryable=False, **context)  # type: ignore[arg-type]
         self.asked = asked
         self.served = served
         self.count = count
+
+    def _headline(self) -> str:
+        count = "no count" if self.count is None else f"count {self.count}"
+        return f"{self.message} (asked {self.asked} per page, served {self.served}, {count})"
 
 
 class APIError(Bangwo8Error):

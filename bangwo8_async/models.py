@@ -203,7 +203,8 @@ def _data_source(value: Any) -> DataSource:
     )
 
 
-def _moment(value: Any, name: str) -> datetime:
+def _as_naive_datetime(value: Any, name: str) -> datetime:
+    """A task's start or end as a comparable naive datetime (a date counts as its midnight)."""
     if not isinstance(value, date):
         raise ValidationError(
             f"{name} must be a datetime.date or datetime.datetime, got {type(value).__name__}",
@@ -232,8 +233,8 @@ class NewCallTask:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.task_name, str) or not self.task_name.strip():
             raise ValidationError("task_name must be a non-empty string", field="task_name")
-        start = _moment(self.task_start, "task_start")
-        end = _moment(self.task_end, "task_end")
+        start = _as_naive_datetime(self.task_start, "task_start")
+        end = _as_naive_datetime(self.task_end, "task_end")
         if start > end:
             raise ValidationError(
                 f"task_start ({self.task_start}) is after task_end ({self.task_end})",

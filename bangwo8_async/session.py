@@ -22,7 +22,7 @@ import attrs
 import orjson
 from yarl import URL
 
-from ._response import decode_response
+from ._response import Expect, decode_response
 from ._throttle import Throttle
 from ._version import __version__
 from .auth import Auth, BasicAuth, ClientCredentials, TokenCache, basic_header
@@ -62,7 +62,7 @@ class _Request:
     params: Mapping[str, str | int] | None = None
     headers: Mapping[str, str] = attrs.field(factory=dict)
     body: bytes | None = None
-    json_required: bool = True
+    expect: Expect = Expect.JSON
 
 
 @attrs.define
@@ -245,13 +245,14 @@ class Session:
         params: Mapping[str, str | int] | None = None,
         json: Any = None,
         request_id: str | None = None,
-        json_required: bool = True,
+        expect: Expect = Expect.JSON,
     ) -> Any:
         """Send one API call with retries and return its decoded JSON.
 
         POST gets a ``Requestid`` (``request_id`` or a fresh uuid4) that stays the
         same on every retry. A DELETE whose earlier attempt went unanswered and
         whose retry hears "does not exist" returns ``None``: that attempt did it.
+        ``expect`` says what a successful body must be (see :class:`Expect`).
         """
         method = method.upper()
         headers: dict[str, str] = {}
@@ -264,7 +265,7 @@ class Session:
         elif request_id is not None:
             raise ValidationError("request_id is only sent with POST", field="request_id")
         shown = path + ("?" + urlencode(params) if params else "")
-        request = _Request(method, self.url(path), shown, params, headers, body, json_required)
+        request = _Request(method, self.url(path), shown, params, headers, body, expect)
         return await self._call(request, self._authorization)
 
     async def _authorization(self) -> str:
@@ -394,7 +395,7 @@ class Session:
             status,
             resp_headers,
             raw,
-            json_required=request.json_required,
+            expect=request.expect,
             method=method,
             path=shown,
             request_id=request_id,

@@ -60,15 +60,25 @@ async def test_users_have_the_vendor_shape(fake: FakeBangwo8) -> None:
 
 
 async def test_create_and_delete_change_state_with_vendor_bodies(fake: FakeBangwo8) -> None:
-    status, body = await raw(fake, "POST", "/callTask.json", data=vendor("create_request"),
-                             headers={"Content-Type": "application/json", "Requestid": "r1"})
+    status, body = await raw(
+        fake,
+        "POST",
+        "/callTask.json",
+        data=vendor("create_request"),
+        headers={"Content-Type": "application/json", "Requestid": "r1"},
+    )
     created = orjson.loads(body)
     assert status == 200
     assert set(created["callTask"]) <= set(example("create_call_task")["callTask"]) | {"sumCount"}
     new_id = int(created["callTask"]["data"][0]["callTaskId"])
     assert new_id in fake.state and len(fake.state) == 251
-    again = await raw(fake, "POST", "/callTask.json", data=vendor("create_request"),
-                      headers={"Content-Type": "application/json", "Requestid": "r1"})
+    again = await raw(
+        fake,
+        "POST",
+        "/callTask.json",
+        data=vendor("create_request"),
+        headers={"Content-Type": "application/json", "Requestid": "r1"},
+    )
     assert again == (status, body) and len(fake.state) == 251  # Requestid de-duplicates
     status, body = await raw(fake, "DELETE", f"/callTask/{new_id}.json")
     assert status == 200 and b'"Status": 200 OK' in body
@@ -88,7 +98,7 @@ async def test_auth_and_bad_paths(fake: FakeBangwo8) -> None:
 
 
 async def test_seeded_data_is_deterministic_and_chinese(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     runs = []
     for _ in range(2):
@@ -107,11 +117,18 @@ async def test_request_log_and_peak(
 ) -> None:
     async with make_session(fake) as session:
         await bw.list_call_tasks(session, page=2, per_page=5)
-        await bw.create_call_task(session, bw.NewCallTask(
-            "n", date(2022, 1, 1), date(2022, 1, 2), [5], [6], "0"), request_id="abc")
+        await bw.create_call_task(
+            session,
+            bw.NewCallTask("n", date(2022, 1, 1), date(2022, 1, 2), [5], [6], "0"),
+            request_id="abc",
+        )
     first, second = fake.log
     assert (first.method, first.path, first.query, first.status) == (
-        "GET", "/api/v1/callTask.json", {"page": "2", "per_page": "5"}, 200)
+        "GET",
+        "/api/v1/callTask.json",
+        {"page": "2", "per_page": "5"},
+        200,
+    )
     assert (second.method, second.request_id) == ("POST", "abc")
     assert fake.peak_in_flight == 1
     assert "Authorization" not in repr(fake.log)
@@ -119,8 +136,12 @@ async def test_request_log_and_peak(
 
 @pytest.mark.parametrize(
     ("fault", "status"),
-    [(Fault.SERVER_ERROR, 500), (Fault.UNAVAILABLE, 503), (Fault.RATE_LIMITED, 429),
-     (Fault.TRUNCATED, 200)],
+    [
+        (Fault.SERVER_ERROR, 500),
+        (Fault.UNAVAILABLE, 503),
+        (Fault.RATE_LIMITED, 429),
+        (Fault.TRUNCATED, 200),
+    ],
 )
 async def test_http_faults(fake: FakeBangwo8, fault: Fault, status: int) -> None:
     fake.inject(fault)

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._response import decode_response
+from bangwo8_async._response import Expect, decode_response
 from bangwo8_async.call_tasks import _member, _page
 from bangwo8_async.converter import _DETAILED, _FAST, structure
 
@@ -62,7 +62,8 @@ def mutated(draw: st.DrawFn, value: Any) -> Any:
 
 def read(endpoint: str, body: bytes) -> Any:
     """What each endpoint function does with a 2xx body, without the network."""
-    data = decode_response(200, {}, body, json_required=endpoint != "delete")
+    expect = Expect.ACKNOWLEDGEMENT if endpoint == "delete" else Expect.JSON
+    data = decode_response(200, {}, body, expect=expect)
     if endpoint == "list":
         return _page(data, bw.CallTask, 1, 100, "list_call_tasks")
     if endpoint == "users":
@@ -101,6 +102,35 @@ def test_bytes_that_are_not_json_give_decode_error(endpoint: str, body: bytes) -
     only_typed_errors(endpoint, body)
 
 
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+@FUZZ
+@given(data=st.data(), codec=st.sampled_from(["gbk", "gb18030", "utf-8", "utf-16"]),
+       boms=st.integers(1, 2))
+def test_a_payload_reads_the_same_in_any_declared_charset_or_behind_boms(
+    endpoint: str, data: st.DataObject, codec: str, boms: int
+) -> None:
+    text = json.dumps(data.draw(mutated(example(ENDPOINTS[endpoint]))), ensure_ascii=False)
+    try:
+        encoded = text.encode(codec)
+    except UnicodeEncodeError:
+        return  # a character the charset has no code for: the server could not send it
+    if encoded.decode(codec) != text:
+        return  # nor one it cannot give back unchanged
+    headers = {"Content-Type": f"application/json; charset={codec}"}
+    expected = outcome(lambda: decode_response(200, {}, text.encode()))
+    assert outcome(lambda: decode_response(200, headers, encoded)) == expected
+    with_boms = b"\xef\xbb\xbf" * boms + text.encode()
+    assert outcome(lambda: decode_response(200, headers, with_boms)) == expected
+
+
+def outcome(read: Callable[[], Any]) -> Any:
+    """What a read gives: its value, or its typed error's class (and whether to retry)."""
+    try:
+        return read()
+    except bw.Bangwo8Error as exc:
+        return type(exc), getattr(exc, "retryable", None)
+
+
 @pytest.mark.parametrize("cut", [1, 10, 100, 300])
 def test_every_truncated_example_is_a_decode_error(cut: int) -> None:
     for endpoint, name in ENDPOINTS.items():
@@ -130,6 +160,8 @@ def assert_converters_agree(record: dict[str, Any], cl: type) -> None:
         except Exception:
             outcomes.append("error")  # only agreement on failing is asserted
     assert outcomes[0] == outcomes[1]
+    if outcomes[0] != "error":  # whatever was read can be written out again
+        orjson.dumps(bw.to_dict(outcomes[0]))
 
 
 @FUZZ

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._response import decode_response, parse_retry_after
+from bangwo8_async._response import Expect, decode_response, parse_retry_after
 
 from .conftest import vendor
 
@@ -90,7 +90,7 @@ def test_errcode_zero_is_success() -> None:
 
 
 def test_vendor_delete_success_body_is_not_json_but_accepted() -> None:
-    assert decode(200, vendor("delete_call_task"), json_required=False) is None
+    assert decode(200, vendor("delete_call_task"), expect=Expect.ACKNOWLEDGEMENT) is None
     with pytest.raises(bw.DecodeError):
         decode(200, vendor("delete_call_task"))
 
@@ -129,3 +129,180 @@ def test_error_is_picklable_with_its_context() -> None:
     copy = pickle.loads(pickle.dumps(info.value))
     assert type(copy) is bw.ServerError
     assert (copy.status, copy.code, copy.path) == (500, "1", "/p")
+
+
+# -- bodies as PHP servers send them ------------------------------------------------------------
+
+BOM = b"\xef\xbb\xbf"
+ACK = Expect.ACKNOWLEDGEMENT
+CHINESE = {"callTask": [{"task_name": "外呼任务名称1", "complete": "逾期未完成"}], "count": "1"}
+
+
+@pytest.mark.parametrize("name", ["list_call_tasks", "get_call_task", "create_call_task",
+                                  "list_task_users"])
+@pytest.mark.parametrize("boms", [1, 2])
+def test_a_utf8_bom_before_the_json_is_skipped(name: str, boms: int) -> None:
+    assert decode(200, BOM * boms + vendor(name)) == decode(200, vendor(name))
+
+
+def test_a_bom_before_an_error_body_keeps_the_error() -> None:
+    with pytest.raises(bw.NotFoundError):
+        decode(200, BOM + vendor("delete_not_found"), expect=ACK)
+    with pytest.raises(bw.APIError) as info:
+        decode(200, BOM + b'{"errcode": "100047", "errmsg": "Invalid resource URI"}')
+    assert info.value.code == "100047"
+
+
+@pytest.mark.parametrize(
+    ("charset", "codec", "payload"),
+    [("GBK", "gbk", CHINESE), ("gb18030", "gb18030", CHINESE), ("gb2312", "gb2312", CHINESE),
+     ('"GBK"', "gbk", CHINESE), ("Big5", "big5", {"callTask": [{"task_name": "外呼任務"}]})],
+)
+def test_a_declared_charset_is_decoded_by_it(charset: str, codec: str, payload: object) -> None:
+    body = orjson.dumps(payload).decode().encode(codec)
+    assert body != orjson.dumps(payload)  # really not UTF-8
+    headers = {"Content-Type": f"application/json; charset={charset}"}
+    assert decode(200, body, headers) == payload
+
+
+def test_utf8_declared_or_not_takes_the_same_road() -> None:
+    body = orjson.dumps(CHINESE)
+    for ctype in ("application/json", "application/json;charset=UTF-8", "text/html; charset=utf8",
+                  "application/json; charset=", "application/json; boundary=x"):
+        assert decode(200, body, {"Content-Type": ctype}) == CHINESE
+
+
+def test_a_bom_wins_over_a_declared_charset() -> None:
+    headers = {"Content-Type": "application/json; charset=GBK"}
+    assert decode(200, BOM + orjson.dumps(CHINESE), headers) == CHINESE
+
+
+def test_an_error_body_in_its_charset_keeps_its_message() -> None:
+    body = '{"Status": "403", "message": "没有权限"}'.encode("gbk")
+    with pytest.raises(bw.PermissionDeniedError) as info:
+        decode(200, body, {"Content-Type": "application/json; charset=gbk"})
+    assert info.value.message == "没有权限"
+    page = "<html><title>服务维护中</title></html>".encode("gb18030")
+    with pytest.raises(bw.ServerError) as server:
+        decode(503, page, {"Content-Type": "text/html; charset=gb18030"})
+    assert server.value.message == "服务维护中"
+
+
+@pytest.mark.parametrize(
+    ("body", "ctype", "charset"),
+    [
+        (b'{"callTask": "\x81\x20"}', "application/json; charset=GBK", "GBK"),
+        (orjson.dumps(CHINESE), "application/json; charset=ascii", "ascii"),
+        (b"{}", "application/json; charset=x-klingon", "x-klingon"),
+        (b"{}", "application/json; charset=base64", "base64"),
+        ('{"task_name": "外呼"}'.encode("gbk"), "application/json", "UTF-8"),
+    ],
+)
+def test_a_body_not_in_its_charset_is_an_encoding_problem_not_retried(
+    body: bytes, ctype: str, charset: str
+) -> None:
+    for expect in Expect:
+        with pytest.raises(bw.DecodeError) as info:
+            decode(200, body, {"Content-Type": ctype}, expect=expect)
+        assert info.value.retryable is False
+        assert "encoding problem" in info.value.message
+        assert charset in info.value.message
+        assert bw.Backoff().delay(info.value, 0) is None
+
+
+def test_utf8_cut_inside_a_character_is_truncation_and_retryable() -> None:
+    body = orjson.dumps(CHINESE)
+    cut = body[: body.index("外".encode()) + 2]
+    with pytest.raises(bw.DecodeError) as info:
+        decode(200, cut)
+    assert info.value.retryable is True
+    assert "truncated" in info.value.message
+
+
+def test_a_status_error_wins_over_an_undecodable_body() -> None:
+    with pytest.raises(bw.ServerError) as info:
+        decode(503, b"\x81\x20 down", {"Content-Type": "text/plain; charset=gbk"})
+    assert info.value.status == 503
+
+
+WAF = b"<!DOCTYPE html>\n<html><head><title>Access denied | WAF</title></head><body>...</body>"
+
+
+@pytest.mark.parametrize("expect", list(Expect))
+def test_an_html_page_on_a_2xx_is_a_retryable_decode_error(expect: Expect) -> None:
+    with pytest.raises(bw.DecodeError) as info:
+        decode(200, WAF, {"Content-Type": "text/html"}, expect=expect, method="DELETE",
+               path="/callTask/1.json")
+    assert info.value.retryable is True
+    assert "HTML page" in info.value.message and "Access denied | WAF" in info.value.message
+    assert (info.value.method, info.value.path) == ("DELETE", "/callTask/1.json")
+
+
+VENDOR_ACK = vendor("delete_call_task").decode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"  \r\n",
+        BOM,
+        b"{}",
+        b'{"Status": 200, "callTaskId": "1"}',
+        b'{"Status": "200 OK"}',
+        VENDOR_ACK.encode(),
+        BOM + VENDOR_ACK.encode(),
+        VENDOR_ACK.replace("\u00a0", "").encode(),
+        VENDOR_ACK.replace("\u00a0", "\t").replace("\n", "\r\n").encode(),
+        b'{\r\n\t"Status":\t200 OK,\r\n\t"callTaskId":\t"18738405"\r\n}\r\n',
+        b'{"Status":200 OK,"callTaskId":18738405}',
+    ],
+)
+def test_delete_acknowledgements(body: bytes) -> None:
+    assert decode(200, body, expect=ACK) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"null",
+        b"[]",
+        b'"deleted"',
+        b"true",
+        b"OK",
+        b"<html><body>captive portal</body></html>",
+        b'{"Status": 200 OK}',
+        b'{"Status": 200 OK, "callTaskId": "1"',
+        b'{"Status": 200 OK, "callTaskId": "1"} <html>',
+    ],
+)
+def test_anything_else_on_a_2xx_delete_is_a_decode_error(body: bytes) -> None:
+    with pytest.raises(bw.DecodeError) as info:
+        decode(200, body, expect=ACK)
+    assert "not an acknowledgement" in info.value.message
+
+
+def test_decode_error_retryable_defaults_to_true_and_survives_pickling() -> None:
+    import pickle
+
+    assert bw.DecodeError("x").retryable is True
+    copy = pickle.loads(pickle.dumps(bw.DecodeError("x", retryable=False, endpoint="e")))
+    assert (copy.retryable, copy.endpoint) == (False, "e")
+
+
+def test_inconsistent_pages_error_carries_its_numbers() -> None:
+    import pickle
+
+    err = bw.InconsistentPagesError("pages do not add up", asked=100, served=37, count=1234,
+                                    page=5, endpoint="list_call_tasks", method="GET",
+                                    path="/callTask.json?page=5")
+    assert isinstance(err, bw.DecodeError)
+    assert (err.asked, err.served, err.count, err.page, err.retryable) == (100, 37, 1234, 5, False)
+    assert err.endpoint == "list_call_tasks"
+    text = str(err)
+    assert text.startswith("pages do not add up (asked 100 per page, served 37, count 1234)")
+    assert "(page 5)" in text and "[GET /callTask.json?page=5]" in text
+    assert "no count" in str(bw.InconsistentPagesError("x", asked=1, served=0, count=None))
+    assert bw.Backoff().delay(err, 0) is None
+    copy = pickle.loads(pickle.dumps(err))
+    assert (type(copy), str(copy)) == (bw.InconsistentPagesError, text)

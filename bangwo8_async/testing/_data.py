@@ -82,8 +82,10 @@ def seeded_task(seed: int, index: int, total: int) -> TaskRecord:
 
 
 def person_name(h: int) -> str:
-    return _SURNAMES[h % len(_SURNAMES)] + _GIVEN[(h >> 5) % len(_GIVEN)] + (
-        _GIVEN[(h >> 10) % len(_GIVEN)] if (h >> 15) % 2 else ""
+    return (
+        _SURNAMES[h % len(_SURNAMES)]
+        + _GIVEN[(h >> 5) % len(_GIVEN)]
+        + (_GIVEN[(h >> 10) % len(_GIVEN)] if (h >> 15) % 2 else "")
     )
 
 

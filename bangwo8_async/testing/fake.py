@@ -3,58 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import enum
 import random
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from datetime import date
 from types import TracebackType
-from urllib.parse import urlencode
 
 import attrs
-import orjson
 from aiohttp import web
 
-from .._validate import MAX_PER_PAGE
 from ..auth import BasicAuth, ClientCredentials
-from ._data import (
-    FIRST_TASK_ID,
-    TaskRecord,
-    customer_item,
-    seeded_customers,
-    seeded_task,
-)
+from . import _payloads as payloads
+from ._endpoints import Endpoints
+from ._faults import RATE_FAULTS, Fault, FaultScript, Limits
+from ._state import FakeState
 
-__all__ = ["FakeBangwo8", "FakeState", "Fault", "LoggedRequest"]
+__all__ = ["RATE_FAULTS", "FakeBangwo8", "FakeState", "Fault", "LoggedRequest"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+OnList = Callable[["LoggedRequest", FakeState], None]
 
-_NOT_FOUND_BODY = orjson.dumps({"Status": "403", "message": "callTaskId does not exist"})
-_BAD_URI = orjson.dumps({"errcode": "100047", "errmsg": "Invalid resource URI"})
-_UNAUTHORIZED = orjson.dumps({"errcode": "40001", "errmsg": "Authentication failed"})
-_NOT_ADMIN = orjson.dumps({"errcode": "40003", "errmsg": "Permission denied: administrators only"})
-_MAINTENANCE = (
-    b"<html><head><title>503 Service Unavailable</title></head><body>"
-    b"<h1>Service Unavailable</h1><p>The server is down for maintenance.</p></body></html>"
-)
-
-
-class Fault(str, enum.Enum):
-    """A way for one request to go wrong."""
-
-    SERVER_ERROR = "500"  # HTTP 500 with an errcode body
-    UNAVAILABLE = "503"  # HTTP 503 with a proxy's HTML page
-    RATE_LIMITED = "429"  # HTTP 429 with Retry-After
-    RESET_BEFORE = "reset-before"  # connection dropped before the handler runs
-    RESET_AFTER = "reset-after"  # the handler ran (work done), then the answer is lost
-    TRUNCATED = "truncated"  # HTTP 200 whose JSON body is cut short
-    SLOW = "slow"  # answers only after ``slow_seconds``: longer than a client timeout
-
-
-#: The faults a ``fault_rate`` draws from: every kind but SLOW, which would only add waiting.
-RATE_FAULTS: tuple[Fault, ...] = tuple(f for f in Fault if f is not Fault.SLOW)
+_RESETS = (Fault.RESET_BEFORE, Fault.RESET_AFTER)
 
 
 @attrs.define
@@ -69,111 +37,6 @@ class LoggedRequest:
     request_id: str | None = None
 
 
-@attrs.define
-class _Scripted:
-    fault: Fault | None
-    method: str | None = None
-    path: str | None = None
-    query: Mapping[str, str] | None = None
-
-    def matches(self, request: web.Request) -> bool:
-        return (
-            (self.method is None or request.method == self.method)
-            and (self.path is None or request.path.startswith(self.path))
-            and (self.query is None or all(request.query.get(k) == v
-                                           for k, v in self.query.items()))
-        )
-
-
-class FakeState:
-    """The fake's data: the tasks in list order and each task's customers."""
-
-    def __init__(self, *, tasks: int, users_per_task: int, seed: int) -> None:
-        self.seed = seed
-        self.users_per_task = users_per_task
-        self._seeded_total = tasks
-        self.order: list[int] = list(range(FIRST_TASK_ID, FIRST_TASK_ID + tasks))
-        self._alive = set(self.order)
-        self._records: dict[int, TaskRecord] = {}
-        self._next_id = FIRST_TASK_ID + tasks
-        self.version = 0  # bumped by every change, so cached pages go stale
-        self._filtered: dict[tuple[str | None, str | None], tuple[int, list[int]]] = {}
-
-    def __len__(self) -> int:
-        return len(self.order)
-
-    def __contains__(self, call_task_id: object) -> bool:
-        return call_task_id in self._alive
-
-    def task(self, call_task_id: int) -> TaskRecord | None:
-        """The task with this id, or ``None`` if there is none (any more)."""
-        if call_task_id not in self._alive:
-            return None
-        record = self._records.get(call_task_id)
-        if record is None:
-            index = call_task_id - FIRST_TASK_ID
-            record = seeded_task(self.seed, index, self._seeded_total)
-        return record
-
-    def customers(self, record: TaskRecord) -> Sequence[int]:
-        """The task's customer ids: those it was created with, or its seeded ones."""
-        if record.customers is not None:
-            return record.customers
-        return seeded_customers(record, self.users_per_task)
-
-    def add_task(self, record: TaskRecord, *, front: bool = False) -> None:
-        self._records[record.call_task_id] = record
-        self._alive.add(record.call_task_id)
-        if front:
-            self.order.insert(0, record.call_task_id)
-        else:
-            self.order.append(record.call_task_id)
-        self.version += 1
-
-    def add_tasks(self, count: int, *, front: bool = False) -> list[int]:
-        """Add ``count`` new tasks (at the front, as newest-first lists do, or the end)."""
-        ids = []
-        for _ in range(count):
-            call_task_id = self.new_id()
-            record = seeded_task(self.seed, call_task_id - FIRST_TASK_ID, self._seeded_total)
-            record.call_task_id = call_task_id
-            record.customers = list(self.customers(record))
-            self.add_task(record, front=front)
-            ids.append(call_task_id)
-        return ids
-
-    def new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
-
-    def delete(self, call_task_id: int) -> bool:
-        """Delete a task; ``False`` if it did not exist."""
-        if call_task_id not in self._alive:
-            return False
-        self._alive.discard(call_task_id)
-        self.order.remove(call_task_id)
-        self._records.pop(call_task_id, None)
-        self.version += 1
-        return True
-
-    def listing(self, start: str | None, end: str | None) -> list[int]:
-        """Task ids in list order, filtered by created date (inclusive); cached per filter."""
-        if start is None and end is None:
-            return self.order
-        cached = self._filtered.get((start, end))
-        if cached is not None and cached[0] == self.version:
-            return cached[1]
-        lo = date.fromisoformat(start) if start else date.min
-        hi = date.fromisoformat(end) if end else date.max
-        ids = []
-        for call_task_id in self.order:
-            record = self.task(call_task_id)
-            if record is not None and lo <= record.created <= hi:
-                ids.append(call_task_id)
-        self._filtered[(start, end)] = (self.version, ids)
-        return ids
-
-
 class FakeBangwo8:
     """A Bangwo8 server on ``127.0.0.1``, in this process: ``async with FakeBangwo8() as fake``.
 
@@ -185,11 +48,18 @@ class FakeBangwo8:
     change what the lists return.
 
     Misbehaviour on demand: ``latency`` seconds per request, a ``fault_rate``
-    drawn from :data:`RATE_FAULTS`, or ``faults``, a script of
+    drawn from ``fault_kinds`` (:data:`RATE_FAULTS`), or ``faults``, a script of
     :class:`Fault` (or ``None`` for a normal answer) for the next requests;
     :meth:`inject` scripts faults for matching requests only. ``log`` records
     every request and ``peak_in_flight`` the most handled at once.
-    ``send_count=False`` leaves ``count`` out of list pages, as some servers do.
+
+    What real PHP servers do, each an option that is also an attribute a test
+    may change while the fake serves: ``page_cap``, ``send_count``,
+    ``count_excess``, ``clamp_pages``, ``null_lists``, ``omit_empty_list``,
+    ``bom``, ``charset``, ``jitter``, ``on_list``, ``insert_every``,
+    ``delete_every``; and per-account limits, ``rate_limit`` (``rate_burst``)
+    and ``max_in_flight``, answered with 429 (``limit_retry_after``) and
+    counted in ``refused``. The README describes each.
 
     A customer id that is a multiple of 97 is "illegal" to create with: the
     fake rejects it, as the vendor rejects unknown customers.
@@ -212,6 +82,21 @@ class FakeBangwo8:
         port: int = 0,
         link_host: str | None = None,
         send_count: bool = True,
+        page_cap: int | None = None,
+        count_excess: int = 0,
+        clamp_pages: bool = False,
+        null_lists: bool = False,
+        omit_empty_list: bool = False,
+        bom: bool = False,
+        charset: str | None = None,
+        jitter: float = 0.0,
+        on_list: OnList | None = None,
+        insert_every: int = 0,
+        delete_every: int = 0,
+        rate_limit: float | None = None,
+        rate_burst: float | None = None,
+        max_in_flight: int | None = None,
+        limit_retry_after: float | None = 1.0,
     ) -> None:
         self.state = FakeState(tasks=tasks, users_per_task=users_per_task, seed=seed)
         self.latency = latency
@@ -224,9 +109,26 @@ class FakeBangwo8:
         self.port = port
         self.link_host = link_host
         self.send_count = send_count
+        self.page_cap = page_cap
+        self.count_excess = count_excess
+        self.clamp_pages = clamp_pages
+        self.null_lists = null_lists
+        self.omit_empty_list = omit_empty_list
+        self.bom = bom
+        self.charset = charset
+        self.jitter = jitter
+        self.on_list = on_list
+        self.insert_every = insert_every
+        self.delete_every = delete_every
+        self.rate_limit = rate_limit
+        self.rate_burst = rate_burst
+        self.max_in_flight = max_in_flight
+        self.limit_retry_after = limit_retry_after
         self.log: list[LoggedRequest] = []
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.refused = 0  # 429s sent by rate_limit and max_in_flight
+        self.token_fetches = 0
         self.account = "admin@example.com"
         self.password = secrets.token_urlsafe(12)
         # An agent, not an administrator: signs in, but every call-task endpoint says 403.
@@ -234,26 +136,27 @@ class FakeBangwo8:
         self.agent_password = secrets.token_urlsafe(12)
         self.secret_id = "fake-" + secrets.token_hex(4)
         self.secret = secrets.token_urlsafe(16)
-        self._script: deque[_Scripted] = deque(_Scripted(f) for f in faults)
-        self._rng = random.Random(seed)
-        self._tokens: dict[str, float] = {}
-        self._request_ids: dict[str, tuple[int, bytes]] = {}
-        self._pages: dict[tuple[object, ...], bytes] = {}
+        self._endpoints = Endpoints(self)
+        self._faults = FaultScript(faults, seed)
+        self._limits = Limits()
+        self._jitter_rng = random.Random(seed + 1)
+        self._tokens = self._endpoints.tokens  # (tests look for leaked tokens here)
         self._runner: web.AppRunner | None = None
-        self.token_fetches = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> FakeBangwo8:
         """Bind and serve; ``async with`` does this for you."""
         app = web.Application(middlewares=[self._middleware], client_max_size=2**20)
-        app.router.add_route("*", "/api/token.php", self._token)
-        app.router.add_get("/api/v1/callTask.json", self._list)
-        app.router.add_post("/api/v1/callTask.json", self._create)
-        app.router.add_get("/api/v1/callTask/userList/{id}.json", self._users)
-        app.router.add_get("/api/v1/callTask/{id}.json", self._detail)
-        app.router.add_delete("/api/v1/callTask/{id}.json", self._delete)
-        app.router.add_route("*", "/{tail:.*}", self._unknown)
+        api = self._endpoints
+        app.router.add_route("*", "/api/token.php", api.token)
+        # Named routes are the call-task API: signed in, limited per account.
+        app.router.add_get("/api/v1/callTask.json", api.task_list, name="list")
+        app.router.add_post("/api/v1/callTask.json", api.create, name="create")
+        app.router.add_get("/api/v1/callTask/userList/{id}.json", api.users, name="users")
+        app.router.add_get("/api/v1/callTask/{id}.json", api.detail, name="detail")
+        app.router.add_delete("/api/v1/callTask/{id}.json", api.delete, name="delete")
+        app.router.add_route("*", "/{tail:.*}", api.unknown)
         self._runner = web.AppRunner(
             app, handle_signals=False, access_log=None, shutdown_timeout=0.25
         )
@@ -309,8 +212,7 @@ class FakeBangwo8:
     ) -> None:
         """Script faults for the next requests matching ``method``, a ``path`` prefix and
         ``query`` values (e.g. ``{"page": "3"}``), one fault per matching request."""
-        for fault in faults:
-            self._script.append(_Scripted(fault, method, path, query))
+        self._faults.add(faults, method, path, query)
 
     def expire_tokens(self) -> None:
         """Make every issued token invalid, as if an hour had passed."""
@@ -326,15 +228,6 @@ class FakeBangwo8:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _pick_fault(self, request: web.Request) -> Fault | None:
-        for i, scripted in enumerate(self._script):
-            if scripted.matches(request):
-                del self._script[i]
-                return scripted.fault
-        if self.fault_rate and self._rng.random() < self.fault_rate:
-            return self._rng.choice(self.fault_kinds)
-        return None
-
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         entry = LoggedRequest(
@@ -344,282 +237,73 @@ class FakeBangwo8:
             request_id=request.headers.get("Requestid"),
         )
         self.log.append(entry)
+        call_task_api = request.match_info.route.name is not None
+        limited = self.rate_limit is not None or self.max_in_flight is not None
+        account = self._endpoints.account_of(request) if call_task_api and limited else None
+        if account is not None and not self._limits.admit(
+            account,
+            asyncio.get_running_loop().time(),
+            self.rate_limit,
+            self.rate_burst,
+            self.max_in_flight,
+        ):
+            self.refused += 1
+            entry.status = 429
+            after = self.limit_retry_after
+            headers = {} if after is None else {"Retry-After": f"{after:g}"}
+            return self._endpoints.style().response(429, payloads.TOO_MANY, headers)
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self._endpoints.entries[id(request)] = entry
         try:
-            entry.fault = fault = self._pick_fault(request)
+            entry.fault = fault = self._faults.pick(request, self.fault_rate, self.fault_kinds)
             if self.latency:
                 await asyncio.sleep(self.latency)
-            response = await self._faulty(request, handler, fault)
-            entry.status = None if fault in (Fault.RESET_BEFORE, Fault.RESET_AFTER) else (
-                response.status
-            )
+            response = await self._faulty(request, handler, fault, call_task_api)
+            if self.jitter:  # the data was read above; only the answer is held back
+                await asyncio.sleep(self._jitter_rng.uniform(0, self.jitter))
+            entry.status = None if fault in _RESETS else response.status
             return response
         finally:
             self.in_flight -= 1
+            del self._endpoints.entries[id(request)]
+            if account is not None:
+                self._limits.release(account)
 
     async def _faulty(
-        self, request: web.Request, handler: Handler, fault: Fault | None
+        self, request: web.Request, handler: Handler, fault: Fault | None, call_task_api: bool
     ) -> web.StreamResponse:
         if fault is Fault.RESET_BEFORE:
             _drop(request)
             return web.Response(status=500)
         if fault is Fault.SERVER_ERROR:
-            return _json(500, orjson.dumps({"errcode": "500", "errmsg": "Internal Server Error"}))
+            return self._endpoints.style().response(500, payloads.SERVER_ERROR)
         if fault is Fault.UNAVAILABLE:
-            return web.Response(status=503, body=_MAINTENANCE, content_type="text/html")
+            return web.Response(status=503, body=payloads.MAINTENANCE, content_type="text/html")
+        if fault is Fault.HTML_OK:
+            return web.Response(status=200, body=payloads.WAF_PAGE, content_type="text/html")
         if fault is Fault.RATE_LIMITED:
-            return web.Response(
-                status=429,
-                body=orjson.dumps({"errcode": "429", "errmsg": "Too Many Requests"}),
-                content_type="application/json",
-                headers={"Retry-After": f"{self.retry_after:g}"},
+            return self._endpoints.style().response(
+                429, payloads.TOO_MANY, {"Retry-After": f"{self.retry_after:g}"}
             )
         if fault is Fault.SLOW:
             await asyncio.sleep(self.slow_seconds)
-        response = await handler(request)
+        # The sign-in check, once for every call-task endpoint.
+        refused = self._endpoints.refused(request) if call_task_api else None
+        response = await handler(request) if refused is None else refused
         if fault is Fault.RESET_AFTER:
             _drop(request)
         elif fault is Fault.TRUNCATED and isinstance(response, web.Response) and response.body:
             body = bytes(response.body)  # type: ignore[arg-type]
             return web.Response(
-                status=response.status, body=body[: len(body) // 2],
-                content_type="application/json",
+                status=response.status,
+                body=body[: len(body) // 2],
+                headers={"Content-Type": response.headers["Content-Type"]},
             )
         return response
-
-    def _refused(self, request: web.Request) -> web.Response | None:
-        """The 401 or 403 answer for a caller who may not use the call-task API, else None."""
-        header = request.headers.get("Authorization", "")
-        if header.startswith("Bearer "):
-            expiry = self._tokens.get(header[7:])
-            if expiry is not None and asyncio.get_running_loop().time() < expiry:
-                return None
-            return _json(401, _UNAUTHORIZED)
-        user = _basic(header)
-        if user == (self.account, self.password):
-            return None
-        if user == (self.agent_account, self.agent_password):
-            return _json(403, _NOT_ADMIN)
-        return _json(401, _UNAUTHORIZED)
-
-    def _link(self, request: web.Request, page: int) -> str:
-        query = {k: v for k, v in request.query.items() if k != "page"}
-        query["page"] = str(page)
-        host = self.link_host or f"{self.host}:{self.port}"
-        return f"http://{host}{request.path}?{urlencode(query)}"
-
-    # -- endpoints ---------------------------------------------------------------------------
-
-    async def _token(self, request: web.Request) -> web.Response:
-        if request.method != "POST":
-            return _json(400, orjson.dumps({
-                "error": "invalid_request",
-                "error_description": "The request method must be POST when requesting a token",
-            }))
-        form = await request.post()
-        if _basic(request.headers.get("Authorization", "")) != (self.secret_id, self.secret):
-            return _json(401, orjson.dumps({
-                "error": "invalid_client",
-                "error_description": "The client credentials are invalid",
-            }))
-        if form.get("grant_type") != "client_credentials":
-            return _json(400, orjson.dumps({
-                "error": "unsupported_grant_type",
-                "error_description": "The grant type was not recognized",
-            }))
-        self.token_fetches += 1
-        token = secrets.token_hex(20)
-        self._tokens[token] = asyncio.get_running_loop().time() + self.token_ttl
-        return _json(200, orjson.dumps({
-            "access_token": token,
-            # Whole seconds as the vendor sends; a fraction only when a test asks for one.
-            "expires_in": int(self.token_ttl) if self.token_ttl >= 1 else self.token_ttl,
-            "token_type": "Bearer",
-            "scope": None,
-        }))
-
-    async def _list(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        # Rendering a page costs more than sending it; a page is the same until the state
-        # changes, so keep the body, and the fake never slows the client it measures.
-        key = (self.state.version, self.send_count, self.link_host, request.query_string)
-        body = self._pages.get(key)
-        if body is None:
-            response = self._render_list(request)
-            if response.status != 200:
-                return response
-            if len(self._pages) >= 4096:
-                self._pages.clear()
-            body = self._pages[key] = bytes(response.body)  # type: ignore[arg-type]
-        return _json(200, body)
-
-    def _render_list(self, request: web.Request) -> web.Response:
-        paging = _paging(request)
-        if paging is None:
-            return _json(400, orjson.dumps({"errcode": "100001", "errmsg": "Invalid page"}))
-        page, per_page = paging
-        ids = self.state.listing(request.query.get("created_start"),
-                                 request.query.get("created_end"))
-        chunk = ids[(page - 1) * per_page : page * per_page]
-        items = []
-        for call_task_id in chunk:
-            record = self.state.task(call_task_id)
-            if record is not None:
-                items.append(record.list_item())
-        last = -(-len(ids) // per_page)
-        payload: dict[str, object] = {"callTask": items, "count": len(ids)}
-        if not self.send_count:
-            del payload["count"]
-        payload["next_page"] = self._link(request, page + 1) if page < last else None
-        payload["previous_page"] = self._link(request, page - 1) if page > 1 else None
-        return _json(200, orjson.dumps(payload))
-
-    async def _detail(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        record = self._task_of(request)
-        if record is None:
-            return _json(403, _NOT_FOUND_BODY)
-        customers = self.state.customers(record)
-        done = len(customers) // 2
-        return _json(200, orjson.dumps({
-            "callTask": {
-                "callTaskId": str(record.call_task_id),
-                "task_name": record.task_name,
-                "startime": record.task_start,
-                "task_end": record.task_end,
-                "complete": record.complete,
-                "task_service": str(record.agent_id),
-                "phoneCount": str(len(customers)),
-                "completeCount": str(done),
-                "connectCount": str(max(0, done - 1)),
-            }
-        }))
-
-    async def _users(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        record = self._task_of(request)
-        if record is None:
-            return _json(403, _NOT_FOUND_BODY)
-        paging = _paging(request)
-        if paging is None:
-            return _json(400, orjson.dumps({"errcode": "100001", "errmsg": "Invalid page"}))
-        page, per_page = paging
-        customers = self.state.customers(record)
-        chunk = customers[(page - 1) * per_page : page * per_page]
-        seed = self.state.seed
-        payload: dict[str, object] = {
-            "callTask": [customer_item(seed, record, c) for c in chunk],
-            "count": str(len(customers)),
-            "previous_page": "",
-            "next_page": "",
-        }
-        if not self.send_count:
-            del payload["count"]
-        return _json(200, orjson.dumps(payload))
-
-    async def _create(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        request_id = request.headers.get("Requestid")
-        if request_id and request_id in self._request_ids:
-            status, body = self._request_ids[request_id]
-            return _json(status, body)
-        status, body = self._create_task(await request.read())
-        if request_id:
-            self._request_ids[request_id] = (status, body)
-        return _json(status, body)
-
-    def _create_task(self, raw: bytes) -> tuple[int, bytes]:
-        try:
-            spec = orjson.loads(raw)["callTask"]
-            name, start, end = spec["task_name"], spec["task_start"], spec["task_end"]
-            users = [int(u) for u in spec["task_user"]]
-            agents = [int(a) for a in spec["task_service"]]
-            source = spec["data_source"]
-            if not (name and users and agents and source in ("0", "1")):
-                raise ValueError
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return 400, orjson.dumps({"errcode": "100002", "errmsg": "Invalid parameters"})
-        legal = [u for u in users if u % 97]
-        illegal = [u for u in users if not u % 97]
-        call_task_id = self.state.new_id()
-        record = TaskRecord(
-            call_task_id=call_task_id, task_name=str(name), task_start=str(start),
-            task_end=str(end), complete="进行中", agent_id=agents[0],
-            created=date.today(), customers=legal, data_source=source,
-        )
-        self.state.add_task(record)
-        shares: list[list[int]] = [[] for _ in agents]
-        for i, user in enumerate(legal):
-            shares[i % len(agents)].append(user)
-        data = [
-            {"callTaskId": str(call_task_id), "task_user": share, "task_service": str(agent)}
-            for agent, share in zip(agents, shares, strict=False) if share
-        ]
-        return 200, orjson.dumps({
-            "callTask": {
-                "task_name": name,
-                "task_start": start,
-                "task_end": end,
-                "legalCount": len(legal),
-                "illegalCount": illegal,
-                "successCount": len(legal),
-                "failureCount": str(len(illegal)),
-                "data": data,
-            }
-        })
-
-    async def _delete(self, request: web.Request) -> web.Response:
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        record = self._task_of(request)
-        if record is None or not self.state.delete(record.call_task_id):
-            return _json(200, _NOT_FOUND_BODY)  # the vendor's HTTP 200 carrying "Status": "403"
-        # The vendor's success body, which is not valid JSON.
-        body = f'{{\n    "Status": 200 OK,\n    "callTaskId": "{record.call_task_id}"\n}}'
-        return _json(200, body.encode())
-
-    async def _unknown(self, request: web.Request) -> web.Response:
-        return _json(404, _BAD_URI)
-
-    def _task_of(self, request: web.Request) -> TaskRecord | None:
-        raw = request.match_info["id"]
-        return self.state.task(int(raw)) if raw.isdigit() else None
-
-
-def _json(status: int, body: bytes) -> web.Response:
-    return web.Response(status=status, body=body, content_type="application/json")
 
 
 def _drop(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.abort()
-
-
-def _basic(header: str) -> tuple[str, str] | None:
-    if not header.startswith("Basic "):
-        return None
-    try:
-        user, _, password = base64.b64decode(header[6:]).decode().partition(":")
-    except ValueError:
-        return None
-    return user, password
-
-
-def _paging(request: web.Request) -> tuple[int, int] | None:
-    page = request.query.get("page", "1")
-    per_page = request.query.get("per_page", "100")
-    if not (page.isdigit() and per_page.isdigit()) or int(page) < 1 or int(per_page) < 1:
-        return None
-    return int(page), min(int(per_page), MAX_PER_PAGE)
-
