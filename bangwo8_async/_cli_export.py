@@ -61,13 +61,20 @@ class Audit:
     def as_state(self) -> dict[str, Any]:
         """The figures a sink records when the export completes."""
         return {
-            "rows": self.rows, "count_start": self.count_start, "count_end": self.count_end,
-            "audit": {"repeats_dropped": self.repeats_dropped, "pages_reread": self.pages_reread,
-                      "retries": self.retries, "throttles": self.throttles},
+            "rows": self.rows,
+            "count_start": self.count_start,
+            "count_end": self.count_end,
+            "audit": {
+                "repeats_dropped": self.repeats_dropped,
+                "pages_reread": self.pages_reread,
+                "retries": self.retries,
+                "throttles": self.throttles,
+            },
         }
 
     def line(self, what: str, where: str, seconds: float) -> str:
         """The one summary line every export ends with."""
+
         def n(value: int | None) -> str:
             return "unknown" if value is None else f"{value:,}"
 
@@ -110,8 +117,13 @@ class _UserCounts:
         return self.done_start + self.first, self.done_end + self.latest
 
     def to_dict(self) -> dict[str, Any]:
-        return {"done_start": self.done_start, "done_end": self.done_end, "task": self.task,
-                "first": self.first, "latest": self.latest}
+        return {
+            "done_start": self.done_start,
+            "done_end": self.done_end,
+            "task": self.task,
+            "first": self.first,
+            "latest": self.latest,
+        }
 
 
 async def run_export(
@@ -158,13 +170,18 @@ async def run_export(
         audit.rows += len(rows)
         audit.pages += 1
         tally()
-        batch.add(rows, {"shape": shape, "cursor": cursor, "pages": audit.pages, **extra,
-                         **audit.as_state()})
+        batch.add(
+            rows,
+            {"shape": shape, "cursor": cursor, "pages": audit.pages, **extra, **audit.as_state()},
+        )
 
     common: dict[str, Any] = {
-        "per_page": request.per_page, "concurrency": request.concurrency,
-        "created_start": request.created_start, "created_end": request.created_end,
-        "on_page": progress, "stats": stats,
+        "per_page": request.per_page,
+        "concurrency": request.concurrency,
+        "created_start": request.created_start,
+        "created_end": request.created_end,
+        "on_page": progress,
+        "stats": stats,
     }
     with batch:
         await _pages(session, request.what, saved, common, audit, commit)
@@ -178,8 +195,12 @@ Commit = Callable[[list[Any], dict[str, Any], dict[str, Any]], None]
 
 
 async def _pages(
-    session: Session, what: str, saved: dict[str, Any] | None, common: dict[str, Any],
-    audit: Audit, commit: Commit,
+    session: Session,
+    what: str,
+    saved: dict[str, Any] | None,
+    common: dict[str, Any],
+    audit: Audit,
+    commit: Commit,
 ) -> None:
     """Read every page through the public page API, from the checkpoint on; commit each."""
     cursor = saved.get("cursor") if saved else None
@@ -188,8 +209,12 @@ async def _pages(
         if cursor:
             known = identity_keys(cursor["known"])
             audit.resumed_at = cursor["page"] + 1
-            common.update(per_page=cursor["per_page"], start_page=cursor["page"] + 1,
-                          count_hint=cursor["count"], known=known)
+            common.update(
+                per_page=cursor["per_page"],
+                start_page=cursor["page"] + 1,
+                count_hint=cursor["count"],
+                known=known,
+            )
         task_pages = iter_call_task_pages(session, **common)
         async with contextlib.aclosing(task_pages):
             async for page in task_pages:
@@ -198,8 +223,16 @@ async def _pages(
                 audit.count_end = page.count
                 if page.items:
                     known = [row_identity(x) for x in page.items]
-                commit(page.items, {"page": page.page, "per_page": page.per_page,
-                                    "count": page.count, "known": known}, {})
+                commit(
+                    page.items,
+                    {
+                        "page": page.page,
+                        "per_page": page.per_page,
+                        "count": page.count,
+                        "known": known,
+                    },
+                    {},
+                )
         return
     counts = _UserCounts(saved.get("user_counts") if saved else None)
     if cursor:

@@ -86,8 +86,9 @@ class StreamSink:
 
     where = "stdout"
 
-    def __init__(self, fmt: str, fields: list[str], excel: bool,
-                 stream: IO[bytes] | None = None) -> None:
+    def __init__(
+        self, fmt: str, fields: list[str], excel: bool, stream: IO[bytes] | None = None
+    ) -> None:
         self._encoder = _Encoder(fmt, fields, excel)
         self._stream = stream if stream is not None else sys.stdout.buffer
 
@@ -177,7 +178,7 @@ class FileSink:
         assert self._fd is not None
         view = memoryview(data)
         while view:
-            view = view[os.write(self._fd, view):]
+            view = view[os.write(self._fd, view) :]
         self._offset += len(data)
 
     def commit(self, rows: list[dict[str, Any]], state: dict[str, Any]) -> None:

@@ -35,7 +35,9 @@ __all__ = ["SqliteSink"]
 
 TABLES = {"tasks": "call_tasks", "users": "task_users"}
 _TYPES = {
-    "call_task_id": "INTEGER NOT NULL", "contact_id": "INTEGER", "company_id": "INTEGER",
+    "call_task_id": "INTEGER NOT NULL",
+    "contact_id": "INTEGER",
+    "company_id": "INTEGER",
 }
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS exports (
@@ -127,10 +129,28 @@ class SqliteSink:
             occurrence = occurrences.get(ident, 0)
             occurrences[ident] = occurrence + 1
             key = ident[:-1] + f",{occurrence}]"
-            values.append((key, *(row[f] for f in self.fields), occurrence, first + i + 1,
-                           now, now, self.run_id, self.run_id))
-        columns = ["row_key", *self.fields, "occurrence", "position", "first_seen",
-                   "last_seen", "first_run", "last_run"]
+            values.append(
+                (
+                    key,
+                    *(row[f] for f in self.fields),
+                    occurrence,
+                    first + i + 1,
+                    now,
+                    now,
+                    self.run_id,
+                    self.run_id,
+                )
+            )
+        columns = [
+            "row_key",
+            *self.fields,
+            "occurrence",
+            "position",
+            "first_seen",
+            "last_seen",
+            "first_run",
+            "last_run",
+        ]
         kept = {"row_key", "first_seen", "first_run"}
         update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in kept)
         sql = (
@@ -155,9 +175,16 @@ class SqliteSink:
                 "UPDATE exports SET status = 'complete', finished = ?, rows = ?, "
                 "count_start = ?, count_end = ?, repeats_dropped = ?, pages_reread = ?, "
                 "retries = ? WHERE run_id = ?",
-                (_now(), state["rows"], state.get("count_start"), state.get("count_end"),
-                 audit.get("repeats_dropped", 0), audit.get("pages_reread", 0),
-                 audit.get("retries", 0), self.run_id),
+                (
+                    _now(),
+                    state["rows"],
+                    state.get("count_start"),
+                    state.get("count_end"),
+                    audit.get("repeats_dropped", 0),
+                    audit.get("pages_reread", 0),
+                    audit.get("retries", 0),
+                    self.run_id,
+                ),
             )
         self.close()
 

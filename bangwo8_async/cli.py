@@ -132,49 +132,85 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 def _connection() -> argparse.ArgumentParser:
     conn = argparse.ArgumentParser(add_help=False)
     group = conn.add_argument_group("connection (each flag wins over its environment variable)")
-    group.add_argument("--base-url", help="API root (env BANGWO8_BASE_URL; "
-                                          f"default {DEFAULT_BASE_URL})")
+    group.add_argument(
+        "--base-url", help=f"API root (env BANGWO8_BASE_URL; default {DEFAULT_BASE_URL})"
+    )
     group.add_argument("--account", help="admin account for HTTP Basic (env BANGWO8_ACCOUNT)")
     group.add_argument("--password", help="its password (env BANGWO8_PASSWORD)")
     group.add_argument("--secret-id", help="OAuth client id (env BANGWO8_SECRET_ID)")
     group.add_argument("--secret", help="OAuth client secret (env BANGWO8_SECRET)")
     group.add_argument("--timeout", type=_seconds, default=30.0, help="seconds per attempt")
-    group.add_argument("--max-retries", type=_non_negative, default=3,
-                       help="retries after a failed attempt")
-    group.add_argument("--max-concurrency", type=_positive, default=8,
-                       help="requests in flight at most")
-    group.add_argument("--fake", action="store_true",
-                       help=f"use an embedded fake server with {FAKE_TASKS} sample tasks; "
-                            "no credentials needed")
-    group.add_argument("-v", "--verbose", action="count", default=0,
-                       help="log retries (-v) and every request (-vv) to stderr")
+    group.add_argument(
+        "--max-retries", type=_non_negative, default=3, help="retries after a failed attempt"
+    )
+    group.add_argument(
+        "--max-concurrency", type=_positive, default=8, help="requests in flight at most"
+    )
+    group.add_argument(
+        "--fake",
+        action="store_true",
+        help=f"use an embedded fake server with {FAKE_TASKS} sample tasks; no credentials needed",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log retries (-v) and every request (-vv) to stderr",
+    )
     return conn
 
 
 def _export_options() -> argparse.ArgumentParser:
     opts = argparse.ArgumentParser(add_help=False)
     group = opts.add_argument_group("export")
-    group.add_argument("--output", "-o", default="-",
-                       help="file path, or - for stdout (stdout never resumes)")
-    group.add_argument("--format", choices=["jsonl", "csv", "sqlite"],
-                       help="default: from the output's suffix (.csv, .db/.sqlite), else jsonl")
-    group.add_argument("--excel", action="store_true",
-                       help="CSV with a UTF-8 byte order mark, so Excel reads Chinese right")
-    group.add_argument("--restart", action="store_true",
-                       help="discard a partial export of this output and start over")
-    group.add_argument("--verify", action="store_true",
-                       help="exit 3 when the rows written differ from the server's final count")
-    group.add_argument("--checkpoint-every", type=_non_negative_seconds, default=COMMIT_INTERVAL,
-                       metavar="SECONDS",
-                       help="seconds of pages per durable checkpoint; 0 checkpoints every page")
+    group.add_argument(
+        "--output", "-o", default="-", help="file path, or - for stdout (stdout never resumes)"
+    )
+    group.add_argument(
+        "--format",
+        choices=["jsonl", "csv", "sqlite"],
+        help="default: from the output's suffix (.csv, .db/.sqlite), else jsonl",
+    )
+    group.add_argument(
+        "--excel",
+        action="store_true",
+        help="CSV with a UTF-8 byte order mark, so Excel reads Chinese right",
+    )
+    group.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard a partial export of this output and start over",
+    )
+    group.add_argument(
+        "--verify",
+        action="store_true",
+        help="exit 3 when the rows written differ from the server's final count",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=_non_negative_seconds,
+        default=COMMIT_INTERVAL,
+        metavar="SECONDS",
+        help="seconds of pages per durable checkpoint; 0 checkpoints every page",
+    )
     group.add_argument("--quiet", "-q", action="store_true", help="no progress line")
-    group.add_argument("--concurrency", type=_positive,
-                       help="pages in flight at once (default: --max-concurrency)")
+    group.add_argument(
+        "--concurrency", type=_positive, help="pages in flight at once (default: --max-concurrency)"
+    )
     group.add_argument("--per-page", type=_per_page, default=100, help="rows per page, 1 to 100")
-    group.add_argument("--created-start", type=_filter_date, metavar="YYYY-MM-DD",
-                       help="only tasks created on or after this day")
-    group.add_argument("--created-end", type=_filter_date, metavar="YYYY-MM-DD",
-                       help="only tasks created on or before this day")
+    group.add_argument(
+        "--created-start",
+        type=_filter_date,
+        metavar="YYYY-MM-DD",
+        help="only tasks created on or after this day",
+    )
+    group.add_argument(
+        "--created-end",
+        type=_filter_date,
+        metavar="YYYY-MM-DD",
+        help="only tasks created on or before this day",
+    )
     return opts
 
 
@@ -182,81 +218,126 @@ def parser() -> argparse.ArgumentParser:
     """The argument parser for ``bangwo8``."""
     conn = _connection()
     top = argparse.ArgumentParser(
-        prog="bangwo8", formatter_class=_Help,
+        prog="bangwo8",
+        formatter_class=_Help,
         description="Bangwo8 (帮我吧) outbound call tasks from the command line.",
         epilog="Exit codes: 0 done, 1 API or transport error, 2 usage or input error, "
-               "3 --verify found a difference, 130 interrupted.",
+        "3 --verify found a difference, 130 interrupted.",
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     export = sub.add_parser(
-        "export", formatter_class=_Help, help="every task or every customer, resumable",
+        "export",
+        formatter_class=_Help,
+        help="every task or every customer, resumable",
         description="Export every task, or every customer of every task, to JSON lines, CSV "
-                    "or SQLite. A file export checkpoints as it goes: run the same "
-                    "command again after an interruption and it resumes.",
+        "or SQLite. A file export checkpoints as it goes: run the same "
+        "command again after an interruption and it resumes.",
     )
     kinds = export.add_subparsers(dest="what", required=True, metavar="tasks|users")
-    for what, text in (("tasks", "every call task"),
-                       ("users", "every customer of every call task")):
-        kinds.add_parser(what, parents=[_export_options(), conn], formatter_class=_Help,
-                         help=text, description=f"Export {text}.")
+    for what, text in (
+        ("tasks", "every call task"),
+        ("users", "every customer of every call task"),
+    ):
+        kinds.add_parser(
+            what,
+            parents=[_export_options(), conn],
+            formatter_class=_Help,
+            help=text,
+            description=f"Export {text}.",
+        )
 
-    tasks = sub.add_parser("tasks", formatter_class=_Help,
-                           help="one call to one endpoint; prints JSON")
+    tasks = sub.add_parser(
+        "tasks", formatter_class=_Help, help="one call to one endpoint; prints JSON"
+    )
     actions = tasks.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", parents=[conn], formatter_class=_Help,
-                                 help="one page of tasks")
+    listing = actions.add_parser(
+        "list", parents=[conn], formatter_class=_Help, help="one page of tasks"
+    )
     listing.add_argument("--page", type=_positive, default=1, help="page number")
     listing.add_argument("--per-page", type=_per_page, default=100, help="1 to 100")
     listing.add_argument("--created-start", type=_filter_date, metavar="YYYY-MM-DD")
     listing.add_argument("--created-end", type=_filter_date, metavar="YYYY-MM-DD")
-    get = actions.add_parser("get", parents=[conn], formatter_class=_Help,
-                             help="one task in detail")
+    get = actions.add_parser(
+        "get", parents=[conn], formatter_class=_Help, help="one task in detail"
+    )
     get.add_argument("id", type=_positive, help="call_task_id")
-    create = actions.add_parser("create", parents=[conn], formatter_class=_Help,
-                                help="create a task")
+    create = actions.add_parser(
+        "create", parents=[conn], formatter_class=_Help, help="create a task"
+    )
     create.add_argument("--name", required=True, help="task name")
     when = "YYYY-MM-DD or 'YYYY-MM-DD HH:MM:SS'"
-    create.add_argument("--start", required=True, type=_date_or_datetime, metavar="WHEN",
-                        help=f"start, {when}")
-    create.add_argument("--end", required=True, type=_date_or_datetime, metavar="WHEN",
-                        help=f"end, {when}")
-    create.add_argument("--customer", type=_positive, action="append", required=True,
-                        help="a customer id; repeat for several")
-    create.add_argument("--agent", type=_positive, action="append", required=True,
-                        help="an agent id; repeat for several")
-    create.add_argument("--data-source", choices=["company", "contact"], required=True,
-                        help="whether the customer ids are company or contact ids")
+    create.add_argument(
+        "--start", required=True, type=_date_or_datetime, metavar="WHEN", help=f"start, {when}"
+    )
+    create.add_argument(
+        "--end", required=True, type=_date_or_datetime, metavar="WHEN", help=f"end, {when}"
+    )
+    create.add_argument(
+        "--customer",
+        type=_positive,
+        action="append",
+        required=True,
+        help="a customer id; repeat for several",
+    )
+    create.add_argument(
+        "--agent",
+        type=_positive,
+        action="append",
+        required=True,
+        help="an agent id; repeat for several",
+    )
+    create.add_argument(
+        "--data-source",
+        choices=["company", "contact"],
+        required=True,
+        help="whether the customer ids are company or contact ids",
+    )
     create.add_argument("--request-id", help="the Requestid to send (default: a new uuid4)")
-    delete = actions.add_parser("delete", parents=[conn], formatter_class=_Help,
-                                help="delete a task")
+    delete = actions.add_parser(
+        "delete", parents=[conn], formatter_class=_Help, help="delete a task"
+    )
     delete.add_argument("id", type=_positive, help="call_task_id")
 
     fake = sub.add_parser(
-        "fake-server", formatter_class=_Help, help="serve a fake Bangwo8 until interrupted",
+        "fake-server",
+        formatter_class=_Help,
+        help="serve a fake Bangwo8 until interrupted",
         description="Serve a fake Bangwo8 with seeded sample data until Ctrl+C. It prints "
-                    "the environment to use it: BANGWO8_BASE_URL, and an admin account and "
-                    "password (plus an OAuth secret id and secret). They are throwaway "
-                    "credentials of this fake only, new on every start unless --account and "
-                    "--password fix them; paste the export lines into another shell and run "
-                    "any bangwo8 command, or Session.from_env(), against it.",
+        "the environment to use it: BANGWO8_BASE_URL, and an admin account and "
+        "password (plus an OAuth secret id and secret). They are throwaway "
+        "credentials of this fake only, new on every start unless --account and "
+        "--password fix them; paste the export lines into another shell and run "
+        "any bangwo8 command, or Session.from_env(), against it.",
     )
     fake.add_argument("--host", default="127.0.0.1", help="address to bind")
     fake.add_argument("--port", type=_non_negative, default=8080, help="port; 0 picks a free one")
     fake.add_argument("--tasks", type=_non_negative, default=FAKE_TASKS, help="sample tasks")
-    fake.add_argument("--users-per-task", type=_non_negative, default=FAKE_USERS_PER_TASK,
-                      help="customers per task")
+    fake.add_argument(
+        "--users-per-task",
+        type=_non_negative,
+        default=FAKE_USERS_PER_TASK,
+        help="customers per task",
+    )
     fake.add_argument("--latency-ms", type=float, default=0.0, help="delay per request")
-    fake.add_argument("--fault-rate", type=_fraction, default=0.0,
-                      help="fraction of requests that fail (500, 503, 429, resets, truncation)")
+    fake.add_argument(
+        "--fault-rate",
+        type=_fraction,
+        default=0.0,
+        help="fraction of requests that fail (500, 503, 429, resets, truncation)",
+    )
     fake.add_argument("--seed", type=int, default=0, help="seed of the sample data and faults")
     fake.add_argument("--account", help="fixed admin account (default: admin@example.com)")
     fake.add_argument("--password", help="fixed password (default: a new random one)")
-    fake.add_argument("--rate-limit", type=float,
-                      help="requests per second allowed per account; beyond it, 429")
-    fake.add_argument("--max-in-flight", type=_positive,
-                      help="concurrent requests allowed per account; beyond it, 429")
+    fake.add_argument(
+        "--rate-limit", type=float, help="requests per second allowed per account; beyond it, 429"
+    )
+    fake.add_argument(
+        "--max-in-flight",
+        type=_positive,
+        help="concurrent requests allowed per account; beyond it, 429",
+    )
     return top
 
 
@@ -278,8 +359,13 @@ def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredential
     resolve = getattr(_auth, "resolve_credentials", None)
     if resolve is not None:
         try:
-            found = resolve(os.environ, account=args.account, password=args.password,
-                            secret_id=args.secret_id, secret=args.secret)
+            found = resolve(
+                os.environ,
+                account=args.account,
+                password=args.password,
+                secret_id=args.secret_id,
+                secret=args.secret,
+            )
         except ValidationError as exc:
             raise UsageError(f"{exc.message}; or try --fake") from None
         return found.auth, str(found.source)
@@ -296,15 +382,21 @@ def _own_credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCreden
         if not (args.secret_id and args.secret):
             raise UsageError("--secret-id and --secret go together: give both")
         token_url = env.get("BANGWO8_TOKEN_URL") or None
-        return (ClientCredentials(args.secret_id, args.secret, token_url),
-                "--secret-id/--secret")
+        return (ClientCredentials(args.secret_id, args.secret, token_url), "--secret-id/--secret")
     if env.get("BANGWO8_ACCOUNT") and env.get("BANGWO8_PASSWORD"):
-        return (BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"]),
-                "BANGWO8_ACCOUNT/BANGWO8_PASSWORD")
+        return (
+            BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"]),
+            "BANGWO8_ACCOUNT/BANGWO8_PASSWORD",
+        )
     if env.get("BANGWO8_SECRET_ID") and env.get("BANGWO8_SECRET"):
-        return (ClientCredentials(env["BANGWO8_SECRET_ID"], env["BANGWO8_SECRET"],
-                                  env.get("BANGWO8_TOKEN_URL") or None),
-                "BANGWO8_SECRET_ID/BANGWO8_SECRET")
+        return (
+            ClientCredentials(
+                env["BANGWO8_SECRET_ID"],
+                env["BANGWO8_SECRET"],
+                env.get("BANGWO8_TOKEN_URL") or None,
+            ),
+            "BANGWO8_SECRET_ID/BANGWO8_SECRET",
+        )
     raise UsageError(
         "no credentials: pass --account and --password (or --secret-id and --secret), "
         "set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, or try --fake"
@@ -336,14 +428,18 @@ class _Connection:
         self.auth, source = _credentials(args)
         self.source = _described(source)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
-        self.account = (self.auth.account if isinstance(self.auth, BasicAuth)
-                        else f"oauth:{self.auth.secret_id}")
+        self.account = (
+            self.auth.account
+            if isinstance(self.auth, BasicAuth)
+            else f"oauth:{self.auth.secret_id}"
+        )
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[Session]:
         args = self.args
         options: dict[str, Any] = {
-            "timeout": args.timeout, "max_retries": args.max_retries,
+            "timeout": args.timeout,
+            "max_retries": args.max_retries,
             "max_concurrency": args.max_concurrency,
         }
         if self.fake:
@@ -446,13 +542,18 @@ def _sink(args: argparse.Namespace, fmt: str) -> Sink:
 async def _export_command(args: argparse.Namespace) -> int:
     fmt = _format(args)
     conn = _Connection(args)
-    request = ExportRequest(args.what, args.per_page, args.concurrency,
-                            args.created_start, args.created_end)
+    request = ExportRequest(
+        args.what, args.per_page, args.concurrency, args.created_start, args.created_end
+    )
     shape = {
-        "what": args.what, "format": fmt, "excel": bool(args.excel), "per_page": args.per_page,
+        "what": args.what,
+        "format": fmt,
+        "excel": bool(args.excel),
+        "per_page": args.per_page,
         "created_start": args.created_start and args.created_start.isoformat(),
         "created_end": args.created_end and args.created_end.isoformat(),
-        "base_url": conn.base_url, "account": conn.account,
+        "base_url": conn.base_url,
+        "account": conn.account,
     }
     interactive = not args.quiet and sys.stderr.isatty()
     progress = _export.ProgressLine(args.what, sys.stderr if interactive else None)
@@ -463,22 +564,30 @@ async def _export_command(args: argparse.Namespace) -> int:
         saved = sink.open(shape, args.restart)  # the location is checked before any request
         if saved is not None:
             where = saved.get("cursor") or {}
-            at = where["page"] + 1 if args.what == "tasks" and "page" in where else (
-                saved.get("pages", 0) + 1)
-            print(f"bangwo8: resuming at page {at:,}: {saved['rows']:,} rows already written",
-                  file=sys.stderr, flush=True)
+            at = (
+                where["page"] + 1
+                if args.what == "tasks" and "page" in where
+                else (saved.get("pages", 0) + 1)
+            )
+            print(
+                f"bangwo8: resuming at page {at:,}: {saved['rows']:,} rows already written",
+                file=sys.stderr,
+                flush=True,
+            )
         async with conn.session() as session:
             progress.status = lambda: _status(session)
             # stdout keeps no checkpoint: pass each page on as it comes.
             interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
-            audit = await run_export(session, request, sink, saved, shape, on_page=progress,
-                                     interval=interval)
+            audit = await run_export(
+                session, request, sink, saved, shape, on_page=progress, interval=interval
+            )
         sink.finish(audit.as_state())
     finally:
         sink.close()
     progress.finish(audit.rows)
-    print(audit.line(args.what, sink.where, time.monotonic() - started), file=sys.stderr,
-          flush=True)
+    print(
+        audit.line(args.what, sink.where, time.monotonic() - started), file=sys.stderr, flush=True
+    )
     return _verdict(audit, args.verify)
 
 
@@ -491,9 +600,12 @@ def _status(session: Session) -> str:
 
 def _verdict(audit: Audit, verify: bool) -> int:
     if verify and audit.rows != audit.count_end:
-        print(f"bangwo8: verify failed: {audit.rows:,} rows written, but the server's final "
-              f"count is {audit.count_end if audit.count_end is not None else 'unknown'}",
-              file=sys.stderr, flush=True)
+        print(
+            f"bangwo8: verify failed: {audit.rows:,} rows written, but the server's final "
+            f"count is {audit.count_end if audit.count_end is not None else 'unknown'}",
+            file=sys.stderr,
+            flush=True,
+        )
         return 3
     return 0
 
@@ -506,17 +618,24 @@ async def _tasks_command(args: argparse.Namespace) -> int:
         try:
             if args.action == "list":
                 page = await list_call_tasks(
-                    session, page=args.page, per_page=args.per_page,
-                    created_start=args.created_start, created_end=args.created_end,
+                    session,
+                    page=args.page,
+                    per_page=args.per_page,
+                    created_start=args.created_start,
+                    created_end=args.created_end,
                 )
                 result = _export.record(page)
             elif args.action == "get":
                 result = _export.record(await get_call_task(session, args.id))
             elif args.action == "create":
                 new = NewCallTask(
-                    task_name=args.name, task_start=args.start, task_end=args.end,
-                    customer_ids=args.customer, agent_ids=args.agent,
-                    data_source=DataSource.COMPANY if args.data_source == "company"
+                    task_name=args.name,
+                    task_start=args.start,
+                    task_end=args.end,
+                    customer_ids=args.customer,
+                    agent_ids=args.agent,
+                    data_source=DataSource.COMPANY
+                    if args.data_source == "company"
                     else DataSource.CONTACT,
                 )
                 created = await create_call_task(session, new, request_id=args.request_id)
@@ -561,15 +680,23 @@ def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
 
     from .testing import FakeBangwo8
 
-    limits = {k: v for k, v in (("rate_limit", args.rate_limit),
-                                ("max_in_flight", args.max_in_flight)) if v is not None}
+    limits = {
+        k: v
+        for k, v in (("rate_limit", args.rate_limit), ("max_in_flight", args.max_in_flight))
+        if v is not None
+    }
     accepted = inspect.signature(FakeBangwo8).parameters
     if any(name not in accepted for name in limits):
         raise UsageError("--rate-limit and --max-in-flight need a newer fake server")
     return FakeBangwo8(
-        tasks=args.tasks, users_per_task=args.users_per_task, seed=args.seed,
-        latency=args.latency_ms / 1000, fault_rate=args.fault_rate, host=args.host,
-        port=args.port, **limits,
+        tasks=args.tasks,
+        users_per_task=args.users_per_task,
+        seed=args.seed,
+        latency=args.latency_ms / 1000,
+        fault_rate=args.fault_rate,
+        host=args.host,
+        port=args.port,
+        **limits,
     )
 
 

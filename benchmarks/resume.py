@@ -43,8 +43,7 @@ def export(args: list[str], env: dict[str, str]) -> tuple[float, str]:
     return float(found.group(1)), done.stderr
 
 
-def kill_halfway(args: list[str], env: dict[str, str], state: Path, total: int,
-                 lag: float) -> int:
+def kill_halfway(args: list[str], env: dict[str, str], state: Path, total: int, lag: float) -> int:
     """Start an export, SIGKILL it ``lag`` seconds after its checkpoint first holds half of
     the ``total`` rows; return the rows it had committed then."""
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -70,15 +69,28 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     opts = parser.parse_args()
     tasks = opts.tasks or (10_000 if opts.quick else 30_000)
-    with server(tasks, opts.latency_ms / 1000, opts.users) as info, \
-            tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "BANGWO8_BASE_URL": info["base_url"],
-               "BANGWO8_ACCOUNT": info["account"], "BANGWO8_PASSWORD": info["password"]}
+    with (
+        server(tasks, opts.latency_ms / 1000, opts.users) as info,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        env = {
+            **os.environ,
+            "BANGWO8_BASE_URL": info["base_url"],
+            "BANGWO8_ACCOUNT": info["account"],
+            "BANGWO8_PASSWORD": info["password"],
+        }
         suffix = f".{opts.format}"
 
         def command(name: str) -> list[str]:
-            return [sys.executable, "-m", "bangwo8_async", "export", opts.what, "-o",
-                    str(Path(tmp) / f"{name}{suffix}")]
+            return [
+                sys.executable,
+                "-m",
+                "bangwo8_async",
+                "export",
+                opts.what,
+                "-o",
+                str(Path(tmp) / f"{name}{suffix}"),
+            ]
 
         whole, _ = export(command("whole"), env)
         total = tasks * (opts.users if opts.what == "users" else 1)
@@ -89,16 +101,23 @@ def main() -> None:
         resumed, stderr = export(command("cut"), env)
         said = next((line for line in stderr.splitlines() if "resuming" in line), "(no resume)")
         same = (Path(tmp) / f"whole{suffix}").read_bytes() == (
-            Path(tmp) / f"cut{suffix}").read_bytes()
+            Path(tmp) / f"cut{suffix}"
+        ).read_bytes()
     ratio = resumed / whole
-    print(f"{opts.what}: {tasks:,} tasks x {opts.users if opts.what == 'users' else 1}, "
-          f"{opts.latency_ms:g} ms per request, {opts.format}")
+    print(
+        f"{opts.what}: {tasks:,} tasks x {opts.users if opts.what == 'users' else 1}, "
+        f"{opts.latency_ms:g} ms per request, {opts.format}"
+    )
     print(f"  uninterrupted export {whole:.2f} s (its summary line; start-up excluded)")
-    print(f"  killed {lag:.2f} s after half of the rows were committed; "
-          f"{said.removeprefix('bangwo8: ')}")
-    print(f"  the resume {resumed:.2f} s: {ratio:.2f} of the whole "
-          f"(target <= {TARGET}) {'OK' if ratio <= TARGET else 'MISSED'}; "
-          f"output identical: {same}")
+    print(
+        f"  killed {lag:.2f} s after half of the rows were committed; "
+        f"{said.removeprefix('bangwo8: ')}"
+    )
+    print(
+        f"  the resume {resumed:.2f} s: {ratio:.2f} of the whole "
+        f"(target <= {TARGET}) {'OK' if ratio <= TARGET else 'MISSED'}; "
+        f"output identical: {same}"
+    )
 
 
 if __name__ == "__main__":

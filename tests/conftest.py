@@ -166,8 +166,11 @@ class ThreadedFake:
     @property
     def env(self) -> dict[str, str]:
         """The environment a ``bangwo8`` subprocess connects with."""
-        return {"BANGWO8_BASE_URL": self.fake.base_url, "BANGWO8_ACCOUNT": self.fake.account,
-                "BANGWO8_PASSWORD": self.fake.password}
+        return {
+            "BANGWO8_BASE_URL": self.fake.base_url,
+            "BANGWO8_ACCOUNT": self.fake.account,
+            "BANGWO8_PASSWORD": self.fake.password,
+        }
 
 
 @pytest.fixture

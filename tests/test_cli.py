@@ -22,7 +22,10 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith("BANGWO8_")}
 def bangwo8(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "bangwo8_async", *args],
-        capture_output=True, timeout=60, env={**ENV, **(env or {})}, check=False,
+        capture_output=True,
+        timeout=60,
+        env={**ENV, **(env or {})},
+        check=False,
     )
 
 
@@ -43,7 +46,7 @@ def test_export_tasks_to_a_jsonl_file(tmp_path: Path) -> None:
     assert "外呼任务" in rows[0]["task_name"]  # UTF-8, not \\u escapes
     assert "外呼任务".encode() in out.read_bytes()
     # Not a terminal: no progress bar, only the summary line.
-    summary, = done.stderr.decode().splitlines()
+    (summary,) = done.stderr.decode().splitlines()
     assert summary.startswith(f"bangwo8: tasks: {FAKE_TASKS:,} rows written to {out} in ")
     assert f"server count {FAKE_TASKS:,} at start, {FAKE_TASKS:,} at end;" in summary
     assert "0 repeats dropped, 0 pages read again, 0 retries" in summary
@@ -54,20 +57,32 @@ def test_export_tasks_to_a_jsonl_file(tmp_path: Path) -> None:
 
 
 def test_export_users_csv_to_stdout() -> None:
-    done = bangwo8("export", "users", "--fake", "--format", "csv", "--per-page", "2",
-                   "--concurrency", "4")
+    done = bangwo8(
+        "export", "users", "--fake", "--format", "csv", "--per-page", "2", "--concurrency", "4"
+    )
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader(io.StringIO(done.stdout.decode("utf-8"))))
     assert len(rows) == FAKE_TASKS * FAKE_USERS_PER_TASK
-    assert list(rows[0]) == ["call_task_id", "contact_id", "company_id", "user_name",
-                             "company_name", "phone", "progress"]
+    assert list(rows[0]) == [
+        "call_task_id",
+        "contact_id",
+        "company_id",
+        "user_name",
+        "company_name",
+        "phone",
+        "progress",
+    ]
     assert {r["progress"] for r in rows} <= {"待处理", "未接听", "已完成"}
 
 
 def test_csv_format_inferred_from_the_extension(tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
-    assert bangwo8("export", "tasks", "--fake", "-o", str(out), "--created-start",
-                   "2023-01-01").returncode == 0
+    assert (
+        bangwo8(
+            "export", "tasks", "--fake", "-o", str(out), "--created-start", "2023-01-01"
+        ).returncode
+        == 0
+    )
     header, *rows = out.read_text(encoding="utf-8").splitlines()
     assert header == "call_task_id,task_name,task_start,task_end,status"
     assert 0 < len(rows) < FAKE_TASKS
@@ -81,9 +96,19 @@ def test_missing_credentials_is_a_clear_message() -> None:
 
 def test_api_error_is_one_line_and_no_partial_file(tmp_path: Path) -> None:
     out = tmp_path / "tasks.jsonl"
-    done = bangwo8("export", "tasks", "-o", str(out), "--max-retries", "0",
-                   env={"BANGWO8_ACCOUNT": "a", "BANGWO8_PASSWORD": "pw-not-shown",
-                        "BANGWO8_BASE_URL": "http://127.0.0.1:9/api/v1"})
+    done = bangwo8(
+        "export",
+        "tasks",
+        "-o",
+        str(out),
+        "--max-retries",
+        "0",
+        env={
+            "BANGWO8_ACCOUNT": "a",
+            "BANGWO8_PASSWORD": "pw-not-shown",
+            "BANGWO8_BASE_URL": "http://127.0.0.1:9/api/v1",
+        },
+    )
     assert done.returncode == 1
     lines = done.stderr.decode().strip().splitlines()
     assert len(lines) == 1
@@ -93,8 +118,16 @@ def test_api_error_is_one_line_and_no_partial_file(tmp_path: Path) -> None:
 
 
 def test_refuses_plain_http_off_loopback() -> None:
-    done = bangwo8("tasks", "list", "--base-url", "http://www.bangwo8.com/api/v1",
-                   "--account", "a", "--password", "b")
+    done = bangwo8(
+        "tasks",
+        "list",
+        "--base-url",
+        "http://www.bangwo8.com/api/v1",
+        "--account",
+        "a",
+        "--password",
+        "b",
+    )
     assert done.returncode == 2 and b"https://" in done.stderr
 
 
@@ -105,19 +138,37 @@ def test_tasks_commands() -> None:
     first = page["items"][0]["call_task_id"]
     detail = orjson.loads(bangwo8("tasks", "get", str(first), "--fake").stdout)
     assert detail["call_task_id"] == first and "phone_count" in detail
-    created = bangwo8("tasks", "create", "--fake", "--name", "新任务", "--start", "2022-05-20",
-                      "--end", "2022-05-23 18:00:00", "--customer", "321456", "--customer", "97",
-                      "--agent", "567332", "--data-source", "company")
+    created = bangwo8(
+        "tasks",
+        "create",
+        "--fake",
+        "--name",
+        "新任务",
+        "--start",
+        "2022-05-20",
+        "--end",
+        "2022-05-23 18:00:00",
+        "--customer",
+        "321456",
+        "--customer",
+        "97",
+        "--agent",
+        "567332",
+        "--data-source",
+        "company",
+    )
     body = orjson.loads(created.stdout)
     assert (body["legal_count"], body["illegal_ids"]) == (1, [97])
     assert orjson.loads(bangwo8("tasks", "delete", str(first), "--fake").stdout) == {
-        "deleted": first}
+        "deleted": first
+    }
     missing = bangwo8("tasks", "get", "1", "--fake")
     assert missing.returncode == 1 and missing.stderr == b"bangwo8: error: task 1 does not exist\n"
 
 
-@pytest.mark.parametrize("args", [["tasks", "get", "0"], ["export", "nothing"],
-                                  ["export", "tasks", "--per-page", "x"]])
+@pytest.mark.parametrize(
+    "args", [["tasks", "get", "0"], ["export", "nothing"], ["export", "tasks", "--per-page", "x"]]
+)
 def test_usage_errors(args: list[str]) -> None:
     done = bangwo8(*args)
     assert done.returncode == 2 and b"usage:" in done.stderr
@@ -132,16 +183,32 @@ def test_fake_server_command_serves_until_interrupted() -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bangwo8_async", "fake-server", "--port", str(port), "--tasks",
-         "20", "--account", "ops@example.com", "--password", "fixed-for-scripts"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV,
+        [
+            sys.executable,
+            "-m",
+            "bangwo8_async",
+            "fake-server",
+            "--port",
+            str(port),
+            "--tasks",
+            "20",
+            "--account",
+            "ops@example.com",
+            "--password",
+            "fixed-for-scripts",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=ENV,
     )
     try:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().decode() for _ in range(4)]
         env = dict(line.removeprefix("export ").strip().split("=", 1) for line in lines[1:4])
         assert (env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"]) == (
-            "ops@example.com", "fixed-for-scripts")
+            "ops@example.com",
+            "fixed-for-scripts",
+        )
         done = bangwo8("tasks", "list", env=env)
         assert orjson.loads(done.stdout)["count"] == 20
     finally:
@@ -171,60 +238,121 @@ def test_the_output_location_is_checked_before_any_request(
     where: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
     server = threaded_fake(tasks=5)
-    out = {"directory": tmp_path, "missing folder": tmp_path / "nope" / "t.jsonl",
-           "no permission": _no_permission_path(tmp_path)}[where]
+    out = {
+        "directory": tmp_path,
+        "missing folder": tmp_path / "nope" / "t.jsonl",
+        "no permission": _no_permission_path(tmp_path),
+    }[where]
     for fmt in ("jsonl", "sqlite"):
         done = bangwo8("export", "tasks", "-o", str(out), "--format", fmt, env=server.env)
         assert done.returncode == 2, done.stderr
-        line, = done.stderr.decode().splitlines()
-        assert line.startswith("bangwo8: error: ") and str(out.parent if where != "directory"
-                                                           else out) in line
-        assert {"directory": "is a directory", "missing folder": "does not exist",
-                "no permission": "ermission denied"}[where] in line
+        (line,) = done.stderr.decode().splitlines()
+        assert (
+            line.startswith("bangwo8: error: ")
+            and str(out.parent if where != "directory" else out) in line
+        )
+        assert {
+            "directory": "is a directory",
+            "missing folder": "does not exist",
+            "no permission": "ermission denied",
+        }[where] in line
     assert server.fake.log == []
 
 
-@pytest.mark.parametrize("args", [
-    ["export", "tasks", "--fake", "--per-page", "101"],
-    ["export", "tasks", "--fake", "--timeout", "-1"],
-    ["export", "users", "--fake", "--created-start", "2024-02-01", "--created-end", "2024-01-01"],
-    ["tasks", "create", "--fake", "--name", "n", "--start", "2024/01/01", "--end", "2024-01-02",
-     "--customer", "1", "--agent", "2", "--data-source", "company"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "tasks", "--fake", "--per-page", "101"],
+        ["export", "tasks", "--fake", "--timeout", "-1"],
+        [
+            "export",
+            "users",
+            "--fake",
+            "--created-start",
+            "2024-02-01",
+            "--created-end",
+            "2024-01-01",
+        ],
+        [
+            "tasks",
+            "create",
+            "--fake",
+            "--name",
+            "n",
+            "--start",
+            "2024/01/01",
+            "--end",
+            "2024-01-02",
+            "--customer",
+            "1",
+            "--agent",
+            "2",
+            "--data-source",
+            "company",
+        ],
+    ],
+)
 def test_usage_errors_exit_2_before_anything_runs(args: list[str]) -> None:
     done = bangwo8(*args)
     assert done.returncode == 2 and b"usage:" in done.stderr, done.stderr
 
 
-@pytest.mark.parametrize(("args", "text"), [
-    (["tasks", "create", "--fake", "--name", "n", "--start", "2024-01-05", "--end",
-      "2024-01-02 09:00:00", "--customer", "1", "--agent", "2", "--data-source", "company"],
-     "task_start (2024-01-05) is after task_end"),
-    (["export", "tasks", "--account", "a"], "--password"),
-    (["export", "tasks", "--fake", "--restart"], "--restart does not apply to -o -"),
-    (["export", "tasks", "--fake", "--format", "sqlite"], "--format sqlite needs a file"),
-    (["export", "tasks", "--fake", "--excel"], "--excel applies to CSV only"),
-])
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (
+            [
+                "tasks",
+                "create",
+                "--fake",
+                "--name",
+                "n",
+                "--start",
+                "2024-01-05",
+                "--end",
+                "2024-01-02 09:00:00",
+                "--customer",
+                "1",
+                "--agent",
+                "2",
+                "--data-source",
+                "company",
+            ],
+            "task_start (2024-01-05) is after task_end",
+        ),
+        (["export", "tasks", "--account", "a"], "--password"),
+        (["export", "tasks", "--fake", "--restart"], "--restart does not apply to -o -"),
+        (["export", "tasks", "--fake", "--format", "sqlite"], "--format sqlite needs a file"),
+        (["export", "tasks", "--fake", "--excel"], "--excel applies to CSV only"),
+    ],
+)
 def test_input_errors_exit_2_in_one_line(args: list[str], text: str) -> None:
     done = bangwo8(*args)
     assert done.returncode == 2
-    line, = done.stderr.decode().splitlines()
+    (line,) = done.stderr.decode().splitlines()
     assert line.startswith("bangwo8: error: ") and text in line, line
     assert done.stdout == b""
 
 
 def test_refused_credentials_say_which_were_used(
-    threaded_fake: Callable[..., ThreadedFake]
+    threaded_fake: Callable[..., ThreadedFake],
 ) -> None:
     server = threaded_fake(tasks=5)
     env = {**server.env, "BANGWO8_PASSWORD": "wrong-pw-not-shown"}
     done = bangwo8("tasks", "list", env=env)
     assert done.returncode == 1
-    line, = done.stderr.decode().splitlines()
+    (line,) = done.stderr.decode().splitlines()
     assert "refused the credentials from the environment (BANGWO8_ACCOUNT/BANGWO8_PASSWORD)" in line
     assert "admin@example.com" in line and "wrong-pw-not-shown" not in line
-    flags = bangwo8("tasks", "list", "--account", "x@example.com", "--password", "nope",
-                    env={"BANGWO8_BASE_URL": server.fake.base_url})
+    flags = bangwo8(
+        "tasks",
+        "list",
+        "--account",
+        "x@example.com",
+        "--password",
+        "nope",
+        env={"BANGWO8_BASE_URL": server.fake.base_url},
+    )
     assert b"from the flags --account/--password (account 'x@example.com'" in flags.stderr
 
 
@@ -232,17 +360,18 @@ def test_verify_exits_3_when_rows_and_the_server_count_differ(
     tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
     counted = threaded_fake(tasks=30)
-    done = bangwo8("export", "tasks", "-o", str(tmp_path / "a.jsonl"), "--verify",
-                   env=counted.env)
+    done = bangwo8("export", "tasks", "-o", str(tmp_path / "a.jsonl"), "--verify", env=counted.env)
     assert done.returncode == 0, done.stderr
     uncounted = threaded_fake(tasks=30, send_count=False)  # nothing to check the rows against
-    done = bangwo8("export", "tasks", "-o", str(tmp_path / "b.jsonl"), "--verify",
-                   env=uncounted.env)
+    done = bangwo8(
+        "export", "tasks", "-o", str(tmp_path / "b.jsonl"), "--verify", env=uncounted.env
+    )
     assert done.returncode == 3
     summary, verdict = done.stderr.decode().splitlines()
     assert "30 rows written" in summary and "server count unknown" in summary
-    assert verdict == ("bangwo8: verify failed: 30 rows written, but the server's final count "
-                       "is unknown")
+    assert verdict == (
+        "bangwo8: verify failed: 30 rows written, but the server's final count is unknown"
+    )
 
 
 def test_verdict_compares_rows_with_the_final_count() -> None:
@@ -256,8 +385,9 @@ def test_verdict_compares_rows_with_the_final_count() -> None:
 
 def test_excel_csv_starts_with_a_bom_and_one_header(tmp_path: Path) -> None:
     out = tmp_path / "t.csv"
-    done = bangwo8("export", "tasks", "--fake", "-o", str(out), "--excel", "--created-end",
-                   "2022-03-01")
+    done = bangwo8(
+        "export", "tasks", "--fake", "-o", str(out), "--excel", "--created-end", "2022-03-01"
+    )
     assert done.returncode == 0, done.stderr
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbfcall_task_id,task_name,")
@@ -286,8 +416,9 @@ def test_the_fake_server_is_imported_only_when_asked() -> None:
         "code = cli.main(['tasks', 'list', '--fake', '--per-page', '1']); "
         "print(before, 'bangwo8_async.testing' in sys.modules, code)"
     )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60,
-                          env=ENV, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, timeout=60, env=ENV, check=False
+    )
     assert done.stdout.decode().split()[-3:] == ["False", "True", "0"], done.stderr
 
 

@@ -30,11 +30,18 @@ def test_no_progress_line_without_a_terminal() -> None:
 
 
 def test_records_are_flat_and_readable() -> None:
-    user = bw.TaskUser(1, None, 2, "王伟", "北京科技有限公司", "010-61234567",
-                       bw.Progress.COMPLETED)
+    user = bw.TaskUser(
+        1, None, 2, "王伟", "北京科技有限公司", "010-61234567", bw.Progress.COMPLETED
+    )
     assert _export.record(user) == {
-        "call_task_id": 1, "contact_id": None, "company_id": 2, "user_name": "王伟",
-        "company_name": "北京科技有限公司", "phone": "010-61234567", "progress": "已完成"}
+        "call_task_id": 1,
+        "contact_id": None,
+        "company_id": 2,
+        "user_name": "王伟",
+        "company_name": "北京科技有限公司",
+        "phone": "010-61234567",
+        "progress": "已完成",
+    }
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "新状态")
     assert _export.record(task)["task_end"] == "2024-01-02T18:00:00"
     assert _export.record(task)["status"] == "新状态"
@@ -57,8 +64,9 @@ def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixtu
     progress(7, 70, None)
     drawn = screen.getvalue()
     assert drawn.startswith("\rusers: page 7  70 items") and "2 retries" in drawn
-    record = logging.LogRecord("bangwo8_async", logging.INFO, __file__, 1,
-                               "GET /x: retry 1 of 3", None, None)
+    record = logging.LogRecord(
+        "bangwo8_async", logging.INFO, __file__, 1, "GET /x: retry 1 of 3", None, None
+    )
     _LogHandler(progress).emit(record)
     assert screen.getvalue() == drawn + "\r" + " " * (len(drawn) - 1) + "\r"
     assert capsys.readouterr().err == "bangwo8: INFO GET /x: retry 1 of 3\n"

@@ -31,13 +31,28 @@ TABLE = {"tasks": "call_tasks", "users": "task_users"}
 
 
 def command(what: str, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "bangwo8_async", "export", what, "-o", str(out),
-            "--per-page", "3", "--checkpoint-every", "0", "--max-concurrency", "2", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "bangwo8_async",
+        "export",
+        what,
+        "-o",
+        str(out),
+        "--per-page",
+        "3",
+        "--checkpoint-every",
+        "0",
+        "--max-concurrency",
+        "2",
+        *extra,
+    ]
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, capture_output=True, text=True, timeout=60,
-                          env={**ENV, **env}, check=False)
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=60, env={**ENV, **env}, check=False
+    )
 
 
 def contents(what: str, out: Path) -> list[object]:
@@ -46,20 +61,27 @@ def contents(what: str, out: Path) -> list[object]:
         return out.read_bytes().splitlines()
     with contextlib.closing(sqlite3.connect(out)) as db:
         rows: list[object] = db.execute(
-            f"SELECT {FIELDS[what]} FROM {TABLE[what]} ORDER BY position").fetchall()
+            f"SELECT {FIELDS[what]} FROM {TABLE[what]} ORDER BY position"
+        ).fetchall()
     return rows
 
 
-def run_with_kills(args: list[str], server: ThreadedFake, rng: random.Random,
-                   kills: int) -> tuple[int, int]:
+def run_with_kills(
+    args: list[str], server: ThreadedFake, rng: random.Random, kills: int
+) -> tuple[int, int]:
     """Start the export and SIGKILL it at a random moment after its first request, ``kills``
     times; then let it finish. Returns how many runs were killed and how many resumed."""
     killed = resumed = 0
     for attempt in range(kills + 10):
         log = server.fake.log
         before = len(log)
-        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                text=True, env={**ENV, **server.env})
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**ENV, **server.env},
+        )
         if attempt < kills:
             while proc.poll() is None and len(log) == before:
                 time.sleep(0.002)
@@ -81,14 +103,21 @@ def run_with_kills(args: list[str], server: ThreadedFake, rng: random.Random,
 def test_killed_exports_resume_to_the_same_rows(
     what: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
-    server = threaded_fake(tasks=60, users_per_task=2, latency=0.02, fault_rate=0.1,
-                           retry_after=0.0, seed=7)
+    server = threaded_fake(
+        tasks=60, users_per_task=2, latency=0.02, fault_rate=0.1, retry_after=0.0, seed=7
+    )
     rng = random.Random(f"kills-{what}")
     suffixes = (".jsonl", ".csv", ".db")
     # The uninterrupted exports, side by side.
-    baselines = [subprocess.Popen(command(what, tmp_path / f"whole{s}"), env={**ENV, **server.env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                 for s in suffixes]
+    baselines = [
+        subprocess.Popen(
+            command(what, tmp_path / f"whole{s}"),
+            env={**ENV, **server.env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for s in suffixes
+    ]
     assert [p.wait(60) for p in baselines] == [0, 0, 0]
     total_killed = total_resumed = 0
     for suffix in suffixes:
@@ -98,8 +127,7 @@ def test_killed_exports_resume_to_the_same_rows(
         total_killed += killed
         total_resumed += resumed
         assert contents(what, out) == contents(what, tmp_path / f"whole{suffix}")
-        assert len(contents(what, out)) == 60 * (1 if what == "tasks" else 2) + (
-            suffix == ".csv")
+        assert len(contents(what, out)) == 60 * (1 if what == "tasks" else 2) + (suffix == ".csv")
         left = sorted(p.name for p in out.parent.iterdir())
         assert left == [out.name], left  # no .part, state, temporary or WAL file left
         out.unlink()
@@ -121,13 +149,28 @@ def test_resume_continues_where_it_stopped(
     part = tmp_path / "tasks.jsonl.part"
     part.write_bytes(committed + lines[9][:20])
     state = {
-        "version": 1, "rows": 9, "pages": 3, "offset": len(committed),
-        "count_start": 40, "count_end": 40,
-        "cursor": {"page": 3, "per_page": 3, "count": 40,
-                   "known": [orjson.loads(x)["call_task_id"] for x in lines[6:9]]},
-        "shape": {"what": "tasks", "format": "jsonl", "excel": False, "per_page": 3,
-                  "created_start": None, "created_end": None,
-                  "base_url": server.fake.base_url, "account": server.fake.account},
+        "version": 1,
+        "rows": 9,
+        "pages": 3,
+        "offset": len(committed),
+        "count_start": 40,
+        "count_end": 40,
+        "cursor": {
+            "page": 3,
+            "per_page": 3,
+            "count": 40,
+            "known": [orjson.loads(x)["call_task_id"] for x in lines[6:9]],
+        },
+        "shape": {
+            "what": "tasks",
+            "format": "jsonl",
+            "excel": False,
+            "per_page": 3,
+            "created_start": None,
+            "created_end": None,
+            "base_url": server.fake.base_url,
+            "account": server.fake.account,
+        },
     }
     (tmp_path / "tasks.jsonl.state.json").write_bytes(orjson.dumps(state))
     before = len(server.fake.log)
@@ -142,8 +185,9 @@ def test_resume_continues_where_it_stopped(
 
 def _partial(args: list[str], env: dict[str, str], state: Path) -> None:
     """Run an export until its first checkpoint exists, then kill it."""
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**ENV, **env})
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**ENV, **env}
+    )
     deadline = time.monotonic() + 30
     while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -162,7 +206,7 @@ def test_changed_arguments_are_refused_and_restart_discards(
     before = len(server.fake.log)
     changed = run(command("tasks", out, "--created-start", "2023-01-01"), server.env)
     assert changed.returncode == 2
-    line, = changed.stderr.splitlines()
+    (line,) = changed.stderr.splitlines()
     assert "other arguments" in line and "created_start" in line and "--restart" in line
     assert len(server.fake.log) == before  # refused before any request
     other = run(command("tasks", out, "--per-page", "7"), server.env)
@@ -185,7 +229,7 @@ def test_a_corrupt_or_foreign_state_file_is_one_clear_line(
     (tmp_path / "tasks.jsonl.state.json").write_bytes(text)
     done = run(command("tasks", out), server.env)
     assert done.returncode == 2
-    line, = done.stderr.splitlines()
+    (line,) = done.stderr.splitlines()
     assert "tasks.jsonl.state.json" in line and "--restart" in line
     assert server.fake.log == []
     if text.startswith(b"{not"):  # the way out works (once is enough: it is the same path)
@@ -206,10 +250,14 @@ def test_sqlite_rerun_refreshes_in_place_and_shows_rows_gone(
     assert again.returncode == 0, again.stderr
     with contextlib.closing(sqlite3.connect(db_path)) as db:
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        runs = db.execute("SELECT run_id, what, status, rows, count_end FROM exports "
-                          "ORDER BY run_id").fetchall()
-        assert runs == [(1, "tasks", "complete", 30, 30), (2, "users", "complete", 60, 60),
-                        (3, "tasks", "complete", 29, 29)]
+        runs = db.execute(
+            "SELECT run_id, what, status, rows, count_end FROM exports ORDER BY run_id"
+        ).fetchall()
+        assert runs == [
+            (1, "tasks", "complete", 30, 30),
+            (2, "users", "complete", 60, 60),
+            (3, "tasks", "complete", 29, 29),
+        ]
         stale = db.execute("SELECT call_task_id FROM call_tasks WHERE last_run < 3").fetchall()
         assert stale == [(gone,)]
         assert db.execute("SELECT count(*) FROM call_tasks").fetchone() == (30,)
@@ -225,15 +273,18 @@ def test_sqlite_keeps_equal_rows_and_null_ids_apart(tmp_path: Path) -> None:
     sink = SqliteSink(tmp_path / "x.db", "users", USER_FIELDS, USER_FIELDS[:-1])
     assert sink.open({"what": "users"}, restart=False) is None
     twin = bw.TaskUser(1, None, None, "王伟", "", "010", bw.Progress.PENDING)
-    rows = [export_row(twin), export_row(twin), export_row(bw.TaskUser(1, None, 2, "王伟", "",
-                                                                       "010", 0))]
+    rows = [
+        export_row(twin),
+        export_row(twin),
+        export_row(bw.TaskUser(1, None, 2, "王伟", "", "010", 0)),
+    ]
     sink.commit(rows, {"shape": {"what": "users"}, "rows": 3, "cursor": None})
     sink.commit(rows[:1], {"shape": {"what": "users"}, "rows": 1, "cursor": None})  # a re-read
     sink.finish({"rows": 3})
     with contextlib.closing(sqlite3.connect(tmp_path / "x.db")) as db:
-        assert db.execute("SELECT contact_id, company_id, occurrence FROM task_users "
-                          "ORDER BY row_key").fetchall() == [
-            (None, 2, 0), (None, None, 0), (None, None, 1)]
+        assert db.execute(
+            "SELECT contact_id, company_id, occurrence FROM task_users ORDER BY row_key"
+        ).fetchall() == [(None, 2, 0), (None, None, 0), (None, None, 1)]
 
 
 def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
@@ -242,8 +293,13 @@ def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
     server = threaded_fake(tasks=100, users_per_task=1, latency=0.02)
     out = tmp_path / "users.jsonl"
     args = command("users", out, "--checkpoint-every", "10")  # nothing committed by time
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, env={**ENV, **server.env})
+    proc = subprocess.Popen(
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**ENV, **server.env},
+    )
     while len(server.fake.log) < 20:
         time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
@@ -277,8 +333,12 @@ def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
 ) -> None:
     server = threaded_fake(tasks=200, users_per_task=1, latency=0.02)
     out = tmp_path / "x.db"
-    proc = subprocess.Popen(command("tasks", out), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env={**ENV, **server.env})
+    proc = subprocess.Popen(
+        command("tasks", out),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**ENV, **server.env},
+    )
     found = None
     while found is None and proc.poll() is None:
         time.sleep(0.01)
@@ -289,13 +349,15 @@ def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
     assert found == (1,)
     changed = run(command("tasks", out, "--created-end", "2023-01-01"), server.env)
     assert changed.returncode == 2
-    line, = changed.stderr.splitlines()
+    (line,) = changed.stderr.splitlines()
     assert "x.db (table export_state, tasks)" in line and "--restart" in line
     redo = run(command("tasks", out, "--created-end", "2023-01-01", "--restart"), server.env)
     assert redo.returncode == 0, redo.stderr
     with contextlib.closing(sqlite3.connect(out)) as db:
         assert db.execute("SELECT run_id, status FROM exports").fetchall() == [
-            (1, "discarded"), (2, "complete")]
+            (1, "discarded"),
+            (2, "complete"),
+        ]
         assert db.execute("SELECT count(*) FROM export_state").fetchone() == (0,)
 
 
