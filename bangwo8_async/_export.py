@@ -1,8 +1,7 @@
-"""An export's rows and its progress line: flat records with one format per column."""
+"""An export's rows (one format per column) and its progress line."""
 
 from __future__ import annotations
 
-import enum
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -10,32 +9,11 @@ from typing import IO, Any
 
 import attrs
 
-from .models import CallTask, Progress, TaskUser
+from .converter import to_dict
+from .models import CallTask, TaskUser
 
 TASK_FIELDS = [f.name for f in attrs.fields(CallTask)]
 USER_FIELDS = [f.name for f in attrs.fields(TaskUser)]
-
-
-def plain(value: Any) -> Any:
-    """A JSON/CSV-friendly value: dates in ISO 8601, progress by its label, enums by value."""
-    if isinstance(value, Progress):
-        return value.label
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if attrs.has(type(value)):
-        return record(value)
-    return value
-
-
-def record(model: Any) -> dict[str, Any]:
-    """A model as a flat dict of its SDK field names."""
-    return {f.name: plain(getattr(model, f.name)) for f in attrs.fields(type(model))}
 
 
 def _moment_iso(value: Any) -> Any:
@@ -52,8 +30,9 @@ def _moment_iso(value: Any) -> Any:
 
 
 def export_row(model: CallTask | TaskUser) -> dict[str, Any]:
-    """One exported row: :func:`record`, with task start and end in one ISO 8601 format."""
-    row = record(model)
+    """One exported row: :func:`bangwo8_async.to_dict`, with a task's start and end always
+    ``YYYY-MM-DDTHH:MM:SS``."""
+    row = to_dict(model)
     if isinstance(model, CallTask):
         row["task_start"] = _moment_iso(model.task_start)
         row["task_end"] = _moment_iso(model.task_end)

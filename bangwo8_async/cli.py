@@ -29,6 +29,7 @@ from ._sinks import FileSink, LocationError, Sink, StreamSink
 from ._version import __version__
 from .auth import BasicAuth, ClientCredentials
 from .call_tasks import create_call_task, delete_call_task, get_call_task, list_call_tasks
+from .converter import to_dict
 from .errors import (
     AuthenticationError,
     Bangwo8Error,
@@ -624,9 +625,9 @@ async def _tasks_command(args: argparse.Namespace) -> int:
                     created_start=args.created_start,
                     created_end=args.created_end,
                 )
-                result = _export.record(page)
+                result = to_dict(page)
             elif args.action == "get":
-                result = _export.record(await get_call_task(session, args.id))
+                result = to_dict(await get_call_task(session, args.id))
             elif args.action == "create":
                 new = NewCallTask(
                     task_name=args.name,
@@ -639,7 +640,7 @@ async def _tasks_command(args: argparse.Namespace) -> int:
                     else DataSource.CONTACT,
                 )
                 created = await create_call_task(session, new, request_id=args.request_id)
-                result = _export.record(created)
+                result = to_dict(created)
             else:
                 await delete_call_task(session, args.id)
                 result = {"deleted": args.id}
