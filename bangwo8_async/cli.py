@@ -111,6 +111,7 @@ _per_page = _number(int, 1, 100, "1 to 100 (the server's ceiling)")
 _seconds = _number(float, 1e-3, None, "a positive number of seconds")
 _non_negative_seconds = _number(float, 0, None, "0 or a positive number of seconds")
 _fraction = _number(float, 0, 1, "a fraction from 0 to 1")
+_rate = _number(float, 1e-3, None, "a positive number of requests per second")
 
 
 # -- the parser --------------------------------------------------------------------------------
@@ -332,7 +333,7 @@ def parser() -> argparse.ArgumentParser:
     fake.add_argument("--account", help="fixed admin account (default: admin@example.com)")
     fake.add_argument("--password", help="fixed password (default: a new random one)")
     fake.add_argument(
-        "--rate-limit", type=float, help="requests per second allowed per account; beyond it, 429"
+        "--rate-limit", type=_rate, help="requests per second allowed per account; beyond it, 429"
     )
     fake.add_argument(
         "--max-in-flight",
@@ -657,10 +658,6 @@ async def _fake_server_command(args: argparse.Namespace) -> int:
     from .testing import Fault
 
     fake = _make_fake(args)
-    if args.account:
-        fake.account = args.account
-    if args.password:
-        fake.password = args.password
     async with fake:
         # These are the fake's own throwaway credentials, printed on purpose.
         print(f"Fake Bangwo8 serving {len(fake.state)} tasks at {fake.base_url}")
@@ -677,19 +674,9 @@ async def _fake_server_command(args: argparse.Namespace) -> int:
 
 
 def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
-    import inspect
-
     from .testing import FakeBangwo8
 
-    limits = {
-        k: v
-        for k, v in (("rate_limit", args.rate_limit), ("max_in_flight", args.max_in_flight))
-        if v is not None
-    }
-    accepted = inspect.signature(FakeBangwo8).parameters
-    if any(name not in accepted for name in limits):
-        raise UsageError("--rate-limit and --max-in-flight need a newer fake server")
-    return FakeBangwo8(
+    fake = FakeBangwo8(
         tasks=args.tasks,
         users_per_task=args.users_per_task,
         seed=args.seed,
@@ -697,8 +684,14 @@ def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
         fault_rate=args.fault_rate,
         host=args.host,
         port=args.port,
-        **limits,
+        rate_limit=args.rate_limit,
+        max_in_flight=args.max_in_flight,
     )
+    if args.account:
+        fake.account = args.account
+    if args.password:
+        fake.password = args.password
+    return fake
 
 
 async def run(args: argparse.Namespace) -> int:

@@ -439,3 +439,31 @@ def test_verbose_logs_retries_on_their_own_lines(
     assert lines[-1].startswith("bangwo8: tasks: 5 rows written")
     if hasattr(bw.Session(bw.BasicAuth("a", "b")), "stats"):  # session.stats: SESSION helper
         assert "1 retries" in lines[-1]
+
+
+def test_fake_server_flags_reach_the_fake() -> None:
+    from bangwo8_async.cli import _make_fake, parser
+
+    args = parser().parse_args(
+        [
+            "fake-server",
+            "--rate-limit",
+            "5",
+            "--max-in-flight",
+            "2",
+            "--account",
+            "ops@x.cn",
+            "--password",
+            "pw",
+            "--tasks",
+            "7",
+            "--latency-ms",
+            "30",
+        ]
+    )
+    fake = _make_fake(args)
+    assert (fake.rate_limit, fake.max_in_flight, fake.latency) == (5.0, 2, 0.03)
+    assert (fake.account, fake.password, len(fake.state)) == ("ops@x.cn", "pw", 7)
+    default = _make_fake(parser().parse_args(["fake-server"]))
+    assert default.rate_limit is None and default.max_in_flight is None
+    assert default.password != "pw" and len(default.password) >= 12
