@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -362,6 +363,26 @@ def test_verify_exits_3_when_rows_and_the_server_count_differ(
     counted = threaded_fake(tasks=30)
     done = bangwo8("export", "tasks", "-o", str(tmp_path / "a.jsonl"), "--verify", env=counted.env)
     assert done.returncode == 0, done.stderr
+    shrinking = threaded_fake(tasks=40, delete_every=3)  # a task deleted every 3rd list page
+    done = bangwo8(
+        "export",
+        "tasks",
+        "-o",
+        str(tmp_path / "c.jsonl"),
+        "--per-page",
+        "5",
+        "--verify",
+        env=shrinking.env,
+    )
+    assert done.returncode == 3, done.stderr
+    summary, verdict = done.stderr.decode().splitlines()
+    found = re.search(r"(\d+) rows written .* server count 40 at start, (\d+) at end", summary)
+    assert found is not None, summary
+    rows, end = found.groups()
+    assert int(end) < 40 and rows != end
+    assert verdict == (
+        f"bangwo8: verify failed: {rows} rows written, but the server's final count is {end}"
+    )
     uncounted = threaded_fake(tasks=30, send_count=False)  # nothing to check the rows against
     done = bangwo8(
         "export", "tasks", "-o", str(tmp_path / "b.jsonl"), "--verify", env=uncounted.env
