@@ -50,6 +50,9 @@ logger = logging.getLogger("bangwo8_async")
 #: never holds still long enough for two neighbouring reads to agree.
 MAX_REPAIRS = 20
 
+#: Pages whose count is remembered for the gap check: far more than a gap can reach back.
+_PAGES_REMEMBERED = 64
+
 #: Lists open at once per request in flight: enough to keep fetching past a head page that
 #: waits out a backoff when every list is a page or two (a task's customers).
 MAX_SOURCES_PER_SLOT = 32
@@ -147,12 +150,13 @@ class Source(Generic[T]):
         self.window: RecentKeys[T] = RecentKeys(key, max(window, 2 * per_page))
         if known:
             self.window.remember(known)
-        # The last page taken: (number, count, when it came back); a hint stands in for it.
-        self.frontier: tuple[int, int | None, int] | None = None
+        # Recent pages taken: number -> (count, when it came back); a hint stands in for the
+        # page before ``start_page``.
+        self.taken: dict[int, tuple[int | None, int]] = {}
         if start_page > 1 and count_hint is not None:
-            self.frontier = (start_page - 1, count_hint, -1)
+            self.taken[start_page - 1] = (count_hint, -1)
         self.order = 0  # its place among the sources of a stream
-        self.repairs = 0
+        self.repairs: dict[int, int] = {}  # page -> times a gap before it was closed
         self.yielded = 0
         self.first_count: int | None = None
         self.last_count: int | None = None
@@ -298,27 +302,31 @@ class Source(Generic[T]):
         read those again). A count cannot reveal an insert and a delete that
         cancel out between two reads.
         """
-        if self.frontier is None or page.count is None or read.again:
+        number = read.number - 1
+        count, received = self.taken.get(number, (None, 0))
+        if count is None or page.count is None or page.count >= count:
             return []
-        number, count, received = self.frontier
-        if count is None or page.count >= count or number != read.number - 1:
-            return []
-        self.repairs += 1
-        if self.repairs > MAX_REPAIRS:
+        repairs = self.repairs[read.number] = self.repairs.get(read.number, 0) + 1
+        if repairs > MAX_REPAIRS:
             raise InconsistentPagesError(
                 f"{self.label}: pages {number} and {read.number} never agreed after "
                 f"{MAX_REPAIRS} reads (count {count} then {page.count}); the list keeps changing",
                 asked=self.size, served=len(page.items), count=page.count, page=read.number,
             )
-        if read.sent < received:
+        if read.sent <= received:  # maybe read first: items added in front pushed rows past it
             return [read.number]
         back = -(-(count - page.count) // self.size)
         return list(range(max(1, number - back + 1), number + 1))
 
+    def count_before(self, number: int) -> int | None:
+        """The count the page before ``number`` reported when it was taken, if known."""
+        return self.taken.get(number - 1, (None, 0))[0]
+
     def took(self, read: Read[T], page: Page[T], fresh: int) -> None:
-        """Move the frontier past a page taken, and decide whether the list goes on."""
-        self.frontier = (read.number, page.count, read.received or 0)
-        self.repairs = 0
+        """Remember the page taken, and decide whether the list goes on."""
+        self.taken[read.number] = (page.count, read.received or 0)
+        self.taken.pop(read.number - _PAGES_REMEMBERED, None)
+        self.repairs.pop(read.number - 1, None)
         if read.again:
             return
         full = len(page.items) >= read.size
@@ -565,8 +573,7 @@ def _read_again(
     """Close a possible gap: read ``numbers`` again now, ahead of what is queued."""
     logger.info(
         "%s: the list changed between pages %d and %d (count %s, then %s); reading %s again",
-        source.label, read.number - 1, read.number,
-        source.frontier[1] if source.frontier else None, page.count,
+        source.label, read.number - 1, read.number, source.count_before(read.number), page.count,
         ", ".join(map(str, numbers)),
     )
     if stats is not None:
@@ -574,9 +581,9 @@ def _read_again(
     if numbers == [read.number]:
         if source.end is not None and source.end >= read.number:
             source.end = None  # decided by the stale read: the new one decides again
-        source.push(state.read(source, read.number), front=True)
+        source.push(state.read(source, read.number, again=read.again), front=True)
         return
-    source.push(read, front=True)  # it stands; it is checked again against the new frontier
+    source.push(read, front=True)  # it stands; checked again once the pages before are
     for number in reversed(numbers):
         source.push(state.read(source, number, again=True), front=True)
 

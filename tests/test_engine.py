@@ -312,3 +312,14 @@ async def run_tracking(
     sim.delete_at = delete_at  # type: ignore[method-assign]
     return await run(sim, steps_, **options)
 
+
+
+async def test_deletes_while_a_gap_is_being_closed_are_followed_back() -> None:
+    """Found by hypothesis: more rows deleted while the page before was read again."""
+    sim = SimList(16)
+    deleted: set[int] = set()
+    schedule = [("answer", 0)] * 5 + [("delete", 0), ("answer", 0), ("answer", 0)]
+    schedule += [("delete", 0)] * 3
+    got = await run_tracking(sim, schedule, deleted, per_page=3, concurrency=1)
+    assert set(range(1, 17)) - deleted <= set(got)
+    assert len(got) == len(set(got))

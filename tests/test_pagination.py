@@ -409,3 +409,29 @@ async def test_full_last_page_and_a_next_link_keep_going(
     assert got == list(range(1, 36))
     hosts = {u.host for (_, u) in mocked.requests}
     assert hosts == {"api.test.invalid"}
+
+
+async def test_a_head_page_in_backoff_does_not_stop_the_pages_behind_it(
+    fake: FakeBangwo8, make_session: Callable[..., bw.Session]
+) -> None:
+    """Page 2 fails and sleeps before its retry; pages 3.. keep coming meanwhile."""
+    sleeping, wake = asyncio.Event(), asyncio.Event()
+
+    async def held(_: float) -> None:
+        sleeping.set()
+        await wake.wait()
+
+    fake.inject(Fault.SERVER_ERROR, query={"page": "2"})
+    async with make_session(fake, backoff=bw.Backoff(sleep=held)) as session:
+        it = bw.iter_call_tasks(session, per_page=10, concurrency=4)
+        task = asyncio.ensure_future(ids_of(it))
+        await sleeping.wait()
+        for _ in range(200):  # the other 23 pages are fetched while page 2 waits
+            if len({r.query["page"] for r in fake.log}) == 25:
+                break
+            await asyncio.sleep(0.01)
+        pages = {r.query["page"] for r in fake.log}
+        wake.set()
+        got = await task
+    assert pages == {str(n) for n in range(1, 26)}
+    assert got == fake.state.order
