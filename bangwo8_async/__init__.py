@@ -55,7 +55,7 @@ from .pagination import (
     iter_task_users,
     row_identity,
 )
-from .session import DEFAULT_BASE_URL, Session
+from .session import DEFAULT_BASE_URL, Session, SessionStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -82,6 +82,7 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "Session",
+    "SessionStats",
     "TaskStatus",
     "TaskUser",
     "TaskUserPage",

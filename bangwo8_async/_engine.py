@@ -146,18 +146,24 @@ class Source(Generic[T]):
         self.end: int | None = None  # no page after this one exists
         self.sized = False
         self.reads: deque[Read[T]] = deque()
+        # Pages to read again, ascending, before anything in ``reads`` but the pages already
+        # being read again at its front: started as the read-ahead allows.
+        self.redo: list[int] = []
         self.budget = Budget()  # the stream's: items held, or expected, in reads not taken
         self.window: RecentKeys[T] = RecentKeys(key, max(window, 2 * per_page))
         if known:
             self.window.remember(known)
-        # Recent pages taken: number -> (count, when it came back); a hint stands in for the
-        # page before ``start_page``.
-        self.taken: dict[int, tuple[int | None, int]] = {}
+        # Recent pages taken: number -> (count, when it came back, the repair it was read in);
+        # a hint stands in for the page before ``start_page``.
+        self.taken: dict[int, tuple[int | None, int, int]] = {}
         if start_page > 1 and count_hint is not None:
-            self.taken[start_page - 1] = (count_hint, -1)
+            self.taken[start_page - 1] = (count_hint, -1, 0)
+        self.repair = 0  # the current repair: pages read again are checked against each other
+        self.floor = 0  # the count that sized the current repair
         self.order = 0  # its place among the sources of a stream
         self.repairs: dict[int, int] = {}  # page -> times a gap before it was closed
         self.yielded = 0
+        self.handed: Page[T] | None = None  # the last page handed on, while not marked last
         self.first_count: int | None = None
         self.last_count: int | None = None
 
@@ -186,7 +192,22 @@ class Source(Generic[T]):
 
     def done(self) -> bool:
         """Nothing left to read or to take."""
-        return not self.reads and self.startable() is False
+        return not self.reads and not self.redo and self.startable() is False
+
+    def ready(self) -> bool:
+        """Whether the head read can be taken: it is in, and no page before it waits to be read."""
+        if not self.reads or not self.reads[0].task.done():
+            return False
+        return self.reads[0].again or not self.redo
+
+    def again_ahead(self) -> int:
+        """How many pages being read again stand at the front of ``reads``."""
+        n = 0
+        for read in self.reads:
+            if not read.again:
+                break
+            n += 1
+        return n
 
     def push(self, read: Read[T], *, front: bool = False) -> None:
         if front:
@@ -221,15 +242,19 @@ class Source(Generic[T]):
         if not self.sized and read.number == self.first and not read.again:
             self.sized = True
             served = len(page.items)
-            more = page.count is None or page.count > (read.number - 1) * read.size + served
-            if 0 < served < read.size and more:
+            offset = (read.number - 1) * read.size
+            more = page.count is None or page.count > offset + served
+            # Without a count, a short first page is the end unless it can be a capped page:
+            # one that starts where a page of its size would.
+            capped = page.count is not None or offset % max(served, 1) == 0
+            if 0 < served < read.size and more and capped:
                 self._resize(read, served, page.count)
                 return
         if page.count is not None:
             implied = -(-page.count // self.size)
             if self.hinted:
                 self.hinted = False
-                self._drop_after(implied)  # the hint overstated the list
+                self._drop_after(max(implied, self.first))  # the hint overstated the list
                 self.last = implied
             else:  # a count that grows mid-export extends the list; a shrinking one ends
                 self.last = implied if self.last is None else max(self.last, implied)
@@ -259,6 +284,8 @@ class Source(Generic[T]):
                 other.learned = True
                 drop(other.task)  # asked for at the old size: their rows are not ours
         number = offset // served + 1
+        before = self.taken.pop(read.number - 1, None)
+        self.taken = {number - 1: before} if before is not None else {}
         self.size = served
         if number == read.number:  # page 1: the same rows at either size
             read.size = served
@@ -284,7 +311,7 @@ class Source(Generic[T]):
             else:
                 keep.append(read)
         self.reads = keep
-        self.next = min(self.next, last + 1)
+        self.next = max(self.first, min(self.next, last + 1))
 
     def _end_at(self, number: int) -> None:
         self.end = number if self.end is None else min(self.end, number)
@@ -303,7 +330,12 @@ class Source(Generic[T]):
         cancel out between two reads.
         """
         number = read.number - 1
-        count, received = self.taken.get(number, (None, 0))
+        count, received, repair = self.taken.get(number, (None, 0, 0))
+        if read.again and repair != self.repair and (page.count or 0) >= self.floor:
+            # A repair reaches back as far as the list had shrunk when it began, so a page
+            # read again is checked only against the pages read again with it, unless the
+            # list has shrunk further since.
+            return []
         if count is None or page.count is None or page.count >= count:
             return []
         repairs = self.repairs[read.number] = self.repairs.get(read.number, 0) + 1
@@ -315,16 +347,18 @@ class Source(Generic[T]):
             )
         if read.sent <= received:  # maybe read first: items added in front pushed rows past it
             return [read.number]
-        back = -(-(count - page.count) // self.size)
+        self.repair += 1
+        self.floor = page.count
+        back = -(-(count - page.count) // self.size)  # as far back as rows can have moved
         return list(range(max(1, number - back + 1), number + 1))
 
     def count_before(self, number: int) -> int | None:
         """The count the page before ``number`` reported when it was taken, if known."""
-        return self.taken.get(number - 1, (None, 0))[0]
+        return self.taken.get(number - 1, (None, 0, 0))[0]
 
     def took(self, read: Read[T], page: Page[T], fresh: int) -> None:
         """Remember the page taken, and decide whether the list goes on."""
-        self.taken[read.number] = (page.count, read.received or 0)
+        self.taken[read.number] = (page.count, read.received or 0, self.repair if read.again else 0)
         self.taken.pop(read.number - _PAGES_REMEMBERED, None)
         self.repairs.pop(read.number - 1, None)
         if read.again:
@@ -423,6 +457,14 @@ class Stream(Generic[T]):
         buffered = self.buffered()
         head = self.active[0] if self.active else None
         for source in sorted(self.dirty, key=self.dirty.__getitem__):
+            while source.redo:
+                ahead = source.again_ahead()
+                if buffered + source.size > self.read_ahead and ahead:
+                    return  # full; but the first page to read again always starts
+                read = self.read(source, source.redo.pop(0), again=True)
+                source.reads.insert(ahead, read)
+                source.budget.held += read.expected
+                buffered += read.expected
             while source.startable():
                 expected = source.expected(source.next)
                 if buffered + expected > self.read_ahead and (source is not head or source.reads):
@@ -481,7 +523,7 @@ async def stream(
                     consumer.add_done_callback(consumer_ended)
             state.fill()
             head = state.active[0] if state.active else None
-            ready = head is not None and bool(head.reads) and head.reads[0].task.done()
+            ready = head is not None and head.ready()
             if not ready and not exhausted and state.wants_source():
                 try:
                     state.open(await anext(sources))
@@ -494,6 +536,12 @@ async def stream(
                 state.active.popleft()
                 if stats is not None:
                     stats.counted(head.first_count, head.last_count)
+                if head.handed is not None:
+                    # The list ended after its last page was handed on (an empty or repeated
+                    # page, a task gone): say so, so that a checkpoint can move past it.
+                    end = attrs.evolve(head.handed, items=[])
+                    head.handed = None
+                    yield Taken(head, end, last=True)
                 continue
             if not ready:
                 if not state.finished and state.in_flight:
@@ -583,9 +631,19 @@ def _read_again(
             source.end = None  # decided by the stale read: the new one decides again
         source.push(state.read(source, read.number, again=read.again), front=True)
         return
-    source.push(read, front=True)  # it stands; checked again once the pages before are
-    for number in reversed(numbers):
-        source.push(state.read(source, number, again=True), front=True)
+    # Pages before this one are read again first. Pages already being read again behind it
+    # are read once more after them: holding their rows meanwhile would let a long run of
+    # deletes fill memory, so they are dropped and queued instead.
+    later = [read.number] if read.again else []
+    while source.reads and source.reads[0].again:
+        behind = source.pop()
+        behind.learned = True
+        drop(behind.task)
+        later.append(behind.number)
+    if not read.again:
+        source.push(read, front=True)  # it stands; checked again once the pages before are
+    source.redo = sorted({*numbers, *later, *source.redo})
+    state.touch(source)
 
 
 def _hand_on(
@@ -596,7 +654,9 @@ def _hand_on(
         stats.pages += 1
         stats.items += len(fresh)
     out = attrs.evolve(page, items=fresh, page=read.number, per_page=read.size)
-    return Taken(source, out, last=source.done())
+    last = source.done()
+    source.handed = None if last else out
+    return Taken(source, out, last=last)
 
 
 def _empty(read: Read[T]) -> Page[T]:

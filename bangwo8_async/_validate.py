@@ -2,12 +2,64 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import date, datetime
 from typing import Any
+
+from yarl import URL
 
 from .errors import ValidationError
 
 MAX_PER_PAGE = 100
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def check_base_url(value: Any, name: str = "base_url") -> URL:
+    """``https://`` anywhere, ``http://`` only on a loopback host; anything else is refused."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{name} must be a non-empty URL string", field=name)
+    url = URL(value)
+    host = url.host or ""
+    if url.scheme not in ("http", "https") or not host:
+        raise ValidationError(f"{name} must be an http(s) URL with a host: {value!r}", field=name)
+    if url.user or url.password:
+        raise ValidationError(f"{name} must not carry credentials", field=name)
+    if url.scheme == "http" and not _is_loopback(host):
+        raise ValidationError(
+            f"{name} must use https:// (http:// is allowed only on a loopback host): {host}",
+            field=name,
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_number(value: Any, name: str, *, minimum: float, integer: bool) -> None:
+    """``value`` is an int (or, unless ``integer``, a float) of at least ``minimum``; no bool."""
+    number = isinstance(value, int) or (not integer and isinstance(value, float))
+    if isinstance(value, bool) or not number or not value >= minimum:
+        kind = "an int" if integer else "a number"
+        raise ValidationError(f"{name} must be {kind} >= {minimum}, got {value!r}", field=name)
+
+
+def check_type(value: Any, name: str, types: type | tuple[type, ...], wanted: str) -> None:
+    """``value`` is an instance of ``types`` (``wanted`` names them for the message)."""
+    if not isinstance(value, types):
+        raise ValidationError(
+            f"{name} must be {wanted}, got {type(value).__name__}", field=name
+        )
+
+
+def check_flag(value: Any, name: str) -> None:
+    """``value`` is a real ``bool`` (not 0, 1 or a string)."""
+    check_type(value, name, bool, "True or False")
 
 
 def check_id(value: Any, name: str) -> int:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import attrs
 
 from .errors import ValidationError
 
-__all__ = ["Auth", "BasicAuth", "ClientCredentials"]
+__all__ = ["Auth", "BasicAuth", "ClientCredentials", "ResolvedCredentials", "resolve_credentials"]
 
 
 def _non_empty(name: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
@@ -63,6 +63,80 @@ class ClientCredentials:
 
 
 Auth = BasicAuth | ClientCredentials
+
+
+@attrs.frozen
+class ResolvedCredentials:
+    """The credentials to sign in with, and where they came from (for messages, never secret)."""
+
+    auth: Auth
+    #: e.g. ``"--account/--password"`` or ``"BANGWO8_SECRET_ID/BANGWO8_SECRET"``
+    source: str
+
+
+def _pick(explicit: str | None, flag: str, env: Mapping[str, str], var: str) -> tuple[str, str]:
+    """A value and where it came from: the explicit argument wins; empty counts as unset."""
+    if explicit:
+        return explicit, flag
+    value = env.get(var) or ""
+    return value, (var if value else "")
+
+
+def resolve_credentials(
+    env: Mapping[str, str],
+    *,
+    account: str | None = None,
+    password: str | None = None,
+    secret_id: str | None = None,
+    secret: str | None = None,
+    token_url: str | None = None,
+) -> ResolvedCredentials:
+    """The credentials from explicit arguments, else from ``BANGWO8_*`` in ``env``.
+
+    One helper for :meth:`Session.from_env` and the command line, so that both
+    read the environment the same way. Explicit arguments (named after the
+    command line's flags in ``source`` and messages) win over the environment,
+    half by half. An account and password win over a secret id and secret.
+    ``token_url`` (or ``BANGWO8_TOKEN_URL``) goes with client credentials.
+    Half a pair raises :class:`ValidationError` naming what is missing; no
+    credentials at all raises it too.
+    """
+    user, user_from = _pick(account, "--account", env, "BANGWO8_ACCOUNT")
+    word, word_from = _pick(password, "--password", env, "BANGWO8_PASSWORD")
+    sid, sid_from = _pick(secret_id, "--secret-id", env, "BANGWO8_SECRET_ID")
+    sec, sec_from = _pick(secret, "--secret", env, "BANGWO8_SECRET")
+    explicit_client = bool(secret_id or secret) and not (account or password)
+    if (user or word) and not explicit_client:
+        _check_pair(user_from, word_from, "an account", "a password", "--password",
+                    "BANGWO8_PASSWORD", "--account", "BANGWO8_ACCOUNT")
+        return ResolvedCredentials(BasicAuth(user, word), f"{user_from}/{word_from}")
+    if sid or sec:
+        _check_pair(sid_from, sec_from, "a secret id", "a secret", "--secret",
+                    "BANGWO8_SECRET", "--secret-id", "BANGWO8_SECRET_ID")
+        url, _ = _pick(token_url, "--token-url", env, "BANGWO8_TOKEN_URL")
+        return ResolvedCredentials(
+            ClientCredentials(sid, sec, url or None), f"{sid_from}/{sec_from}"
+        )
+    raise ValidationError(
+        "no credentials: set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, "
+        "or BANGWO8_SECRET_ID and BANGWO8_SECRET",
+        field="auth",
+    )
+
+
+def _check_pair(
+    first_from: str, second_from: str, first: str, second: str,
+    second_flag: str, second_var: str, first_flag: str, first_var: str,
+) -> None:
+    """Raise for half a pair, saying which half came from where and how to give the other."""
+    if first_from and second_from:
+        return
+    if first_from:
+        given, missing, flag, var = first_from, second, second_flag, second_var
+    else:
+        given, missing, flag, var = second_from, first, first_flag, first_var
+    how = f"pass {flag} or set {var}" if given.startswith("--") else f"set {var}"
+    raise ValidationError(f"{given} given without {missing}: {how}", field="auth")
 
 
 @attrs.define

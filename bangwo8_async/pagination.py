@@ -92,7 +92,8 @@ class UsersCursor:
 
     ``task_page``/``task_per_page`` locate the task in the task list,
     ``call_task_id`` names it, ``page``/``per_page`` are its customer page just
-    yielded and ``task_done`` says whether that was the task's last.
+    yielded, ``task_done`` says whether that was the task's last, and ``count``
+    is the count that page reported (to notice rows removed before resuming).
     """
 
     task_page: int
@@ -101,8 +102,9 @@ class UsersCursor:
     page: int
     per_page: int
     task_done: bool
+    count: int | None = None
 
-    def to_dict(self) -> dict[str, int | bool]:
+    def to_dict(self) -> dict[str, int | bool | None]:
         """A JSON-ready dict; :meth:`from_dict` reads it back."""
         return attrs.asdict(self)
 
@@ -117,6 +119,12 @@ class UsersCursor:
             if field.name == "task_done":
                 if not isinstance(value, bool):
                     raise ValidationError("cursor task_done must be a bool", field="after")
+            elif field.name == "count":
+                if value is not None and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 0
+                ):
+                    raise ValidationError("cursor count must be None or an int >= 0",
+                                          field="after")
             else:
                 check_id(value, f"cursor {field.name}")
             values[field.name] = value
@@ -153,7 +161,7 @@ def _task_source(
 
 
 def _user_source(
-    session: Session, call_task_id: int, per_page: int, **options: Any
+    session: Session, call_task_id: int, *, per_page: int, **options: Any
 ) -> Source[TaskUser]:
     async def fetch(n: int, size: int) -> Page[TaskUser]:
         return await list_task_users(session, call_task_id, page=n, per_page=size)
@@ -246,8 +254,12 @@ async def _pages(
     taken: AsyncGenerator[Taken[T], None], on_page: OnPage | None
 ) -> AsyncGenerator[Page[T], None]:
     report = _progress(on_page)
+    first = True
     async with contextlib.aclosing(taken):
         async for one in taken:
+            if one.last and not one.page.items and not first:
+                continue  # the end of the list: nothing to hand on
+            first = False
             report(one.page)
             yield one.page
 
@@ -320,7 +332,7 @@ def iter_task_user_pages(
     )
     check_id(call_task_id, "call_task_id")
     source = _user_source(
-        session, call_task_id, per_page, start_page=start_page, count_hint=count_hint,
+        session, call_task_id, per_page=per_page, start_page=start_page, count_hint=count_hint,
         known=args.known, window=args.read_ahead,
     )
     taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
@@ -371,29 +383,34 @@ async def _all_user_pages(
     stats: PageStats | None,
 ) -> AsyncGenerator[TaskUserPage, None]:
     limit = asyncio.Semaphore(args.concurrency)  # tasks and customers share one bound
+    # Resuming, start a task page early: rows removed in front may have moved the cursor's
+    # task onto the page before its own.
+    first_page = max(1, after.task_page - 1) if after else 1
     task_source = _task_source(
         session, after.task_per_page if after else _TASK_PAGE_SIZE, created_start, created_end,
-        start_page=after.task_page if after else 1,
+        start_page=first_page,
     )
     tasks = stream(_one(task_source), concurrency=args.concurrency,
                    read_ahead=_TASK_PAGES_AHEAD * _TASK_PAGE_SIZE, limit=limit)
 
     async def sources() -> AsyncIterator[Source[TaskUser]]:
-        resume = after
+        looking = after  # the cursor's task, until it is found
         async with contextlib.aclosing(tasks):
             async for taken in tasks:
-                items = taken.page.items
                 position = (taken.page.page, taken.page.per_page)
-                for i, task in enumerate(_after(items, resume)):
-                    options: dict[str, Any] = {}
-                    if resume is not None and i == 0 and task.call_task_id == resume.call_task_id:
-                        options = {"start_page": resume.page + 1, "per_page": resume.per_page}
+                chosen, resumed = _after(taken.page.items, looking)
+                if looking is not None and resumed is None and taken.page.page < looking.task_page:
+                    continue  # the page before the cursor's, and the task is not on it: done
+                looking = None
+                for task in chosen:
+                    options: dict[str, Any] = {"per_page": per_page}
+                    if resumed is not None and task.call_task_id == resumed.call_task_id:
+                        options = {"start_page": resumed.page + 1, "per_page": resumed.per_page,
+                                   "count_hint": resumed.count}
                     yield _user_source(
-                        session, task.call_task_id, options.pop("per_page", per_page),
-                        gone_is_empty=True, window=args.read_ahead, tag=(task, *position),
-                        **options,
+                        session, task.call_task_id, gone_is_empty=True, window=args.read_ahead,
+                        tag=(task, *position), **options,
                     )
-                resume = None
 
     users = stream(sources(), concurrency=args.concurrency, read_ahead=args.read_ahead,
                    stats=stats, limit=limit)
@@ -404,23 +421,25 @@ async def _all_user_pages(
             page = taken.page
             report(page)
             cursor = UsersCursor(task_page, task_per_page, task.call_task_id, page.page,
-                                 page.per_page, taken.last)
+                                 page.per_page, taken.last, page.count)
             yield TaskUserPage(task, page, taken.last, cursor)
 
 
-def _after(tasks: list[CallTask], cursor: UsersCursor | None) -> list[CallTask]:
-    """The tasks of the cursor's task page from its task on (unless that task was done).
+def _after(
+    tasks: list[CallTask], cursor: UsersCursor | None
+) -> tuple[list[CallTask], UsersCursor | None]:
+    """The tasks from the cursor's task on (after it, if it was done), and the cursor if found.
 
-    If the task is no longer on that page (deleted, or the list moved), every
-    task of the page is taken again: a repeat is a nuisance, a lost row a defect.
+    If the task is not on the page (deleted, or the list moved), every task of
+    the page is taken again: a repeat is a nuisance, a lost row a defect.
     """
     if cursor is None:
-        return tasks
+        return tasks, None
     ids = [task.call_task_id for task in tasks]
     if cursor.call_task_id not in ids:
-        return tasks
+        return tasks, None
     at = ids.index(cursor.call_task_id)
-    return tasks[at + 1 :] if cursor.task_done else tasks[at:]
+    return (tasks[at + 1 :] if cursor.task_done else tasks[at:]), cursor
 
 
 def iter_call_tasks(

@@ -1,4 +1,4 @@
-"""The async session: auth, retries, the concurrency and rate limits, error mapping, logging.
+"""The async session: auth, retries, adaptive concurrency, the rate limit, errors, logging.
 
 Every endpoint function and iterator sends through :meth:`Session.request`.
 """
@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import ipaddress
 import logging
+import math
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,12 +22,22 @@ import attrs
 import orjson
 from yarl import URL
 
+from ._adaptive import AdaptiveLimit
 from ._response import Expect, decode_response
-from ._throttle import Throttle
+from ._throttle import Gate, Throttle
+from ._validate import check_base_url, check_flag, check_number, check_type
 from ._version import __version__
-from .auth import Auth, BasicAuth, ClientCredentials, TokenCache, basic_header
-from .backoff import Backoff
+from .auth import (
+    Auth,
+    BasicAuth,
+    ClientCredentials,
+    TokenCache,
+    basic_header,
+    resolve_credentials,
+)
+from .backoff import RETRY_AFTER_STATUSES, Backoff
 from .errors import (
+    APIError,
     AuthenticationError,
     Bangwo8Error,
     DecodeError,
@@ -36,20 +46,47 @@ from .errors import (
     ValidationError,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "Session"]
+__all__ = ["DEFAULT_BASE_URL", "Session", "SessionStats", "attempt_limit", "check_base_url"]
 
 DEFAULT_BASE_URL = "https://www.bangwo8.com/api/v1"
 
 logger = logging.getLogger("bangwo8_async")
+# A library never configures logging; without this, Python's last-resort handler
+# would print our records on stderr of a script that never set logging up.
+logger.addHandler(logging.NullHandler())
 
-#: An extra bound on attempts in flight, set by an iterator in the tasks it starts. Held for
-#: one attempt only, never across a backoff sleep, so a page that waits to retry blocks nobody.
+#: An extra limit on attempts in flight for the calls made in this context (the
+#: paging engine sets it per iterator). :meth:`Session._attempt` holds it, then a
+#: place in the session's window, for one attempt only, never across a backoff sleep.
 attempt_limit: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
-    "bangwo8_attempt_limit", default=None
+    "bangwo8_async_attempt_limit", default=None
 )
 
 _USER_AGENT = f"bangwo8_async/{__version__} aiohttp/{aiohttp.__version__}"
-_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+@attrs.frozen
+class SessionStats:
+    """A snapshot of what a :class:`Session` has done so far (``session.stats``)."""
+
+    #: attempts sent, retries and token fetches included
+    attempts: int
+    #: attempts that were retries of an earlier one
+    retries: int
+    #: answers that were throttled: 429, or 503
+    throttled: int
+    #: requests allowed in flight now (the adaptive window)
+    window: int
+    #: seconds the whole session spent paused for a ``Retry-After``
+    paused_seconds: float
+
+
+@attrs.define
+class _Counters:
+    attempts: int = 0
+    retries: int = 0
+    throttled: int = 0
+    paused_seconds: float = 0.0
 
 
 @attrs.frozen
@@ -70,50 +107,24 @@ class _CallState:
     """What one call has seen across its attempts (and aiohttp's own re-sends)."""
 
     unanswered: int = 0
-
-
-def check_base_url(value: Any, name: str = "base_url") -> URL:
-    """``https://`` anywhere, ``http://`` only on a loopback host; anything else is refused."""
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{name} must be a non-empty URL string", field=name)
-    url = URL(value)
-    host = url.host or ""
-    if url.scheme not in ("http", "https") or not host:
-        raise ValidationError(f"{name} must be an http(s) URL with a host: {value!r}", field=name)
-    if url.user or url.password:
-        raise ValidationError(f"{name} must not carry credentials", field=name)
-    if url.scheme == "http" and not _is_loopback(host):
-        raise ValidationError(
-            f"{name} must use https:// (http:// is allowed only on a loopback host): {host}",
-            field=name,
-        )
-    return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_number(value: Any, name: str, *, minimum: float, integer: bool) -> None:
-    number = isinstance(value, int) or (not integer and isinstance(value, float))
-    if isinstance(value, bool) or not number or not value >= minimum:
-        kind = "an int" if integer else "a number"
-        raise ValidationError(f"{name} must be {kind} >= {minimum}, got {value!r}", field=name)
+    #: the session pause this call already sat out in its own backoff sleep
+    waited_until: float = -math.inf
 
 
 class Session:
     """An authenticated connection to the Bangwo8 API; ``async with`` it.
 
     ``timeout`` is seconds for one attempt, ``max_retries`` the retries after
-    the first attempt, ``max_concurrency`` the requests in flight for the whole
-    session (every call and iterator shares it), ``rate_limit`` attempts per
-    second (``None``: unlimited). ``http_session`` borrows the caller's
+    the first attempt, ``max_concurrency`` the most requests in flight for the
+    whole session (every call and iterator shares it), ``rate_limit`` attempts
+    per second (``None``: unlimited). ``http_session`` borrows the caller's
     ``aiohttp.ClientSession``, which this session then never closes.
+
+    ``adaptive=True`` treats ``max_concurrency`` as a ceiling: a 429 or 503
+    cuts the window of requests in flight (and paces sends at the rate the
+    server accepted), and answers without throttling grow it back; see
+    :attr:`concurrency`. A 429 or 503 with ``Retry-After`` pauses every new
+    attempt of the session until then, adaptive or not.
     """
 
     def __init__(
@@ -127,24 +138,21 @@ class Session:
         rate_limit: float | None = None,
         http_session: aiohttp.ClientSession | None = None,
         backoff: Backoff | None = None,
+        adaptive: bool = True,
     ) -> None:
-        if not isinstance(auth, (BasicAuth, ClientCredentials)):
-            raise ValidationError(
-                "auth must be a BasicAuth or ClientCredentials, got " + type(auth).__name__,
-                field="auth",
-            )
+        check_type(auth, "auth", (BasicAuth, ClientCredentials), "a BasicAuth or ClientCredentials")
         self._base = check_base_url(base_url)
-        _check_number(timeout, "timeout", minimum=0.001, integer=False)
-        _check_number(max_retries, "max_retries", minimum=0, integer=True)
-        _check_number(max_concurrency, "max_concurrency", minimum=1, integer=True)
+        check_number(timeout, "timeout", minimum=0.001, integer=False)
+        check_number(max_retries, "max_retries", minimum=0, integer=True)
+        check_number(max_concurrency, "max_concurrency", minimum=1, integer=True)
         if rate_limit is not None:
-            _check_number(rate_limit, "rate_limit", minimum=0.001, integer=False)
-        if http_session is not None and not isinstance(http_session, aiohttp.ClientSession):
-            raise ValidationError(
-                "http_session must be an aiohttp.ClientSession", field="http_session"
-            )
-        if backoff is not None and not isinstance(backoff, Backoff):
-            raise ValidationError("backoff must be a bangwo8_async.Backoff", field="backoff")
+            check_number(rate_limit, "rate_limit", minimum=0.001, integer=False)
+        if http_session is not None:
+            check_type(http_session, "http_session", aiohttp.ClientSession,
+                       "an aiohttp.ClientSession")
+        if backoff is not None:
+            check_type(backoff, "backoff", Backoff, "a bangwo8_async.Backoff")
+        check_flag(adaptive, "adaptive")
 
         self.auth = auth
         self.base_url = str(self._base).rstrip("/")
@@ -152,12 +160,16 @@ class Session:
         self.max_retries = max_retries
         self.max_concurrency = max_concurrency
         self.rate_limit = rate_limit
+        self.adaptive = adaptive
         self.backoff = backoff or Backoff()
         self._http = http_session
         self._owns_http = http_session is None
         self._closed = False
-        self._slots = asyncio.Semaphore(max_concurrency)
-        self._throttle = Throttle(rate_limit) if rate_limit else None
+        self._limit = AdaptiveLimit(max_concurrency, clock=_loop_time, adaptive=adaptive)
+        self._gate = Gate(max_concurrency)
+        self._throttle = Throttle(self._interval)
+        self._resume_at = -math.inf
+        self._counters = _Counters()
         self._client_timeout = aiohttp.ClientTimeout(total=self.timeout)
         self._tokens: TokenCache | None = None
         if isinstance(auth, ClientCredentials):
@@ -171,26 +183,36 @@ class Session:
     @classmethod
     def from_env(cls, **overrides: Any) -> Session:
         """A session from ``BANGWO8_ACCOUNT``/``BANGWO8_PASSWORD`` or ``BANGWO8_SECRET_ID``/
-        ``BANGWO8_SECRET``, and ``BANGWO8_BASE_URL``; keyword arguments win over the environment.
+        ``BANGWO8_SECRET`` (with ``BANGWO8_TOKEN_URL``), and ``BANGWO8_BASE_URL``; keyword
+        arguments win over the environment.
         """
         env = os.environ
         if "auth" not in overrides:
-            if env.get("BANGWO8_ACCOUNT") and env.get("BANGWO8_PASSWORD"):
-                overrides["auth"] = BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"])
-            elif env.get("BANGWO8_SECRET_ID") and env.get("BANGWO8_SECRET"):
-                overrides["auth"] = ClientCredentials(
-                    env["BANGWO8_SECRET_ID"], env["BANGWO8_SECRET"], env.get("BANGWO8_TOKEN_URL")
-                )
-            else:
-                raise ValidationError(
-                    "no credentials: set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, "
-                    "or BANGWO8_SECRET_ID and BANGWO8_SECRET",
-                    field="auth",
-                )
+            overrides["auth"] = resolve_credentials(env).auth
         if env.get("BANGWO8_BASE_URL") and "base_url" not in overrides:
             overrides["base_url"] = env["BANGWO8_BASE_URL"]
         auth = overrides.pop("auth")
         return cls(auth, **overrides)
+
+    @property
+    def concurrency(self) -> int:
+        """The current window of requests in flight: 1 to ``max_concurrency``.
+
+        Fixed at ``max_concurrency`` with ``adaptive=False``.
+        """
+        return self._limit.window
+
+    @property
+    def stats(self) -> SessionStats:
+        """A frozen snapshot of the attempts, retries, throttled answers, window and pauses."""
+        c = self._counters
+        return SessionStats(
+            attempts=c.attempts,
+            retries=c.retries,
+            throttled=c.throttled,
+            window=self._limit.window,
+            paused_seconds=c.paused_seconds,
+        )
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -323,7 +345,8 @@ class Session:
                 # The token may have been revoked or expired early: renew once, then retry.
                 renewed = True
                 self._tokens.invalidate(auth_value)
-                logger.warning("%s %s: token refused (401), renewing it", method, shown)
+                self._counters.retries += 1
+                logger.info("%s %s: token refused (401), renewing it", method, shown)
                 continue
             if method == "DELETE" and isinstance(error, NotFoundError) and state.unanswered:
                 logger.debug(
@@ -331,30 +354,103 @@ class Session:
                     method, shown,
                 )
                 return None
+            paused_until = self._pause_for(error)
             delay = self.backoff.delay(error, retries) if retries < self.max_retries else None
             if delay is None:
                 error.attempts = attempt
                 raise error
             retries += 1
-            logger.warning(
+            self._counters.retries += 1
+            logger.info(
                 "%s %s: retry %d of %d in %.2fs after %s",
                 method, shown, retries, self.max_retries, delay, _reason(error),
             )
             await self.backoff.sleep(delay)
+            if paused_until is not None:
+                state.waited_until = paused_until  # this sleep sat the session's pause out
+
+    def _pause_for(self, error: Bangwo8Error) -> float | None:
+        """Pause every new attempt of the session for a 429's or 503's ``Retry-After``.
+
+        Returns the loop time the session resumes at, or ``None`` for no pause.
+        One shared time, extended but never shortened: the other callers stop
+        sending into a server that asked for quiet, instead of each learning it
+        from a refusal of its own. A wait beyond ``max_retry_after`` is not a
+        pause: that call raises, and so will the others.
+        """
+        if not isinstance(error, APIError) or error.status not in RETRY_AFTER_STATUSES:
+            return None
+        wait = error.retry_after
+        if wait is None or not 0 < wait <= self.backoff.max_retry_after:
+            return None
+        now = _loop_time()
+        until = now + wait
+        if until > self._resume_at:
+            self._counters.paused_seconds += until - max(self._resume_at, now)
+            if self._resume_at <= now:
+                logger.info("pausing the session for %.2fs (Retry-After, HTTP %d)",
+                            wait, error.status)
+            self._limit.paused(min(now, self._resume_at) if self._resume_at > now else now, until)
+            self._resume_at = until
+        return until
+
+    async def _sit_out_pause(self, state: _CallState) -> None:
+        """Wait while the session is paused, unless this call already slept through it."""
+        while True:
+            until, now = self._resume_at, _loop_time()
+            if until <= state.waited_until or until <= now:
+                return
+            # Once per pause (or extension), not until the clock says so: a test's
+            # recording sleep returns at once and never advances the loop's time.
+            state.waited_until = until
+            await self.backoff.sleep(until - now)
+
+    def _interval(self) -> float:
+        """Seconds between sends: the caller's ``rate_limit`` or the adaptive rate, the stricter."""
+        interval = 1.0 / self.rate_limit if self.rate_limit else 0.0
+        rate = self._limit.rate
+        if rate is not None:
+            interval = max(interval, 1.0 / rate)
+        return interval
+
+    async def _pace(self) -> None:
+        """Wait for this send's turn under the rate, if there is one."""
+        if self.rate_limit or self._limit.rate is not None:
+            await self._throttle.wait()
+
+    def _feedback(self, stamp: int, status: int) -> None:
+        """Adapt the window to one answer: a 429 or 503 cuts it, other answers grow it."""
+        before = self._limit.window
+        if status in RETRY_AFTER_STATUSES:
+            self._counters.throttled += 1
+            self._limit.on_throttle(stamp)
+        elif status < 500:
+            self._limit.on_success(stamp)
+        after = self._limit.window
+        if after != before:
+            self._gate.resize(after)
+            if after < before:
+                logger.debug("concurrency window %d -> %d after HTTP %d", before, after, status)
 
     async def _attempt(
         self, request: _Request, auth_value: str, attempt: int, state: _CallState
     ) -> Any:
-        """Send once, holding a concurrency slot for the whole exchange."""
+        """Send once, holding the caller's attempt limit and a place in the window throughout."""
         method, shown = request.method, request.shown
         client = self._client()
         middlewares = _middlewares(client, state) if method == "DELETE" else None
         request_id = request.headers.get("Requestid")
         loop = asyncio.get_running_loop()
-        extra = attempt_limit.get()
-        async with extra or contextlib.nullcontext(), self._slots:
-            if self._throttle is not None:
-                await self._throttle.wait()
+        await self._sit_out_pause(state)
+        async with contextlib.AsyncExitStack() as held:
+            extra = attempt_limit.get()
+            if extra is not None:
+                await held.enter_async_context(extra)
+            await held.enter_async_context(self._gate)
+            await self._sit_out_pause(state)  # a pause may have begun while we queued
+            await self._pace()
+            stamp = self._limit.stamp()
+            self._counters.attempts += 1
             started = loop.time()
             try:
                 async with client.request(
@@ -384,11 +480,12 @@ class Session:
                 raise TransportError(
                     f"{type(exc).__name__}: {exc}", method=method, path=shown
                 ) from exc
-        elapsed = (loop.time() - started) * 1000
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> %d in %.1f ms (attempt %d)", method, shown, status, elapsed, attempt
-            )
+            if logger.isEnabledFor(logging.DEBUG):
+                elapsed = (loop.time() - started) * 1000
+                logger.debug(
+                    "%s %s -> %d in %.1f ms (attempt %d)", method, shown, status, elapsed, attempt
+                )
+            self._feedback(stamp, status)
         if status >= 500:
             state.unanswered += 1
         return decode_response(
@@ -400,6 +497,10 @@ class Session:
             path=shown,
             request_id=request_id,
         )
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _request_id(value: str | None) -> str:

@@ -379,7 +379,7 @@ def test_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert isinstance(bw.Session.from_env().auth, bw.BasicAuth)
 
 
-async def test_debug_and_warning_logs(
+async def test_attempts_at_debug_retries_at_info_never_a_warning(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     mocked.get(DETAIL, status=503, body=b"down")
@@ -388,7 +388,9 @@ async def test_debug_and_warning_logs(
     async with make_session() as session:
         await bw.get_call_task(session, 7)
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
-    warning = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert re.fullmatch(r"GET /callTask/7\.json -> 503 in [\d.]+ ms \(attempt 1\)", debug[0])
-    assert re.fullmatch(r"GET /callTask/7\.json -> 200 in [\d.]+ ms \(attempt 2\)", debug[1])
-    assert len(warning) == 1 and "retry 1 of 3" in warning[0] and "ServerError" in warning[0]
+    assert "concurrency window 8 -> 5 after HTTP 503" in debug
+    assert re.fullmatch(r"GET /callTask/7\.json -> 200 in [\d.]+ ms \(attempt 2\)", debug[-1])
+    assert len(info) == 1 and "retry 1 of 3" in info[0] and "ServerError" in info[0]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
