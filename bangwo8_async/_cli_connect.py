@@ -8,9 +8,8 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from . import auth as _auth
 from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK
-from .auth import BasicAuth, ClientCredentials
+from .auth import BasicAuth, ClientCredentials, resolve_credentials
 from .errors import AuthenticationError, TransportError, ValidationError
 from .session import DEFAULT_BASE_URL, Session
 
@@ -36,53 +35,19 @@ class Failure(Exception):
 
 
 def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
-    """The credentials to use and where they came from, as ``"--account/--password"`` or
-    ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``: the helper ``Session.from_env`` uses."""
-    resolve = getattr(_auth, "resolve_credentials", None)
-    if resolve is not None:
-        try:
-            found = resolve(
-                os.environ,
-                account=args.account,
-                password=args.password,
-                secret_id=args.secret_id,
-                secret=args.secret,
-            )
-        except ValidationError as exc:
-            raise UsageError(f"{exc.message}; or try --fake") from None
-        return found.auth, str(found.source)
-    return _own_credentials(args)  # until the shared helper is on main
-
-
-def _own_credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
-    env = os.environ
-    if args.account or args.password:
-        if not (args.account and args.password):
-            raise UsageError("--account and --password go together: give both")
-        return BasicAuth(args.account, args.password), "--account/--password"
-    if args.secret_id or args.secret:
-        if not (args.secret_id and args.secret):
-            raise UsageError("--secret-id and --secret go together: give both")
-        token_url = env.get("BANGWO8_TOKEN_URL") or None
-        return (ClientCredentials(args.secret_id, args.secret, token_url), "--secret-id/--secret")
-    if env.get("BANGWO8_ACCOUNT") and env.get("BANGWO8_PASSWORD"):
-        return (
-            BasicAuth(env["BANGWO8_ACCOUNT"], env["BANGWO8_PASSWORD"]),
-            "BANGWO8_ACCOUNT/BANGWO8_PASSWORD",
+    """The credentials to use and where they came from (``"--account/--password"``,
+    ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``...): the helper ``Session.from_env`` uses too."""
+    try:
+        found = resolve_credentials(
+            os.environ,
+            account=args.account,
+            password=args.password,
+            secret_id=args.secret_id,
+            secret=args.secret,
         )
-    if env.get("BANGWO8_SECRET_ID") and env.get("BANGWO8_SECRET"):
-        return (
-            ClientCredentials(
-                env["BANGWO8_SECRET_ID"],
-                env["BANGWO8_SECRET"],
-                env.get("BANGWO8_TOKEN_URL") or None,
-            ),
-            "BANGWO8_SECRET_ID/BANGWO8_SECRET",
-        )
-    raise UsageError(
-        "no credentials: pass --account and --password (or --secret-id and --secret), "
-        "set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, or try --fake"
-    )
+    except ValidationError as exc:
+        raise UsageError(f"{exc.message}; or try --fake") from None
+    return found.auth, found.source
 
 
 def _described(source: str) -> str:

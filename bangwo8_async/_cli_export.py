@@ -87,9 +87,9 @@ class Audit:
 
 
 def retries_of(session: Session) -> tuple[int, int]:
-    """The session's retries and throttles so far (0 until ``session.stats`` exists)."""
-    stats = getattr(session, "stats", None)
-    return int(getattr(stats, "retries", 0) or 0), int(getattr(stats, "throttled", 0) or 0)
+    """The session's retries and throttled answers so far."""
+    stats = session.stats
+    return stats.retries, stats.throttled
 
 
 class _UserCounts:

@@ -153,9 +153,7 @@ async def _export_command(args: argparse.Namespace) -> int:
 
 def _status(session: Session) -> str:
     retries, throttles = retries_of(session)
-    window = getattr(session, "concurrency", None)
-    text = f"{retries:,} retries  {throttles:,} throttled"
-    return text + (f"  window {window}" if window is not None else "")
+    return f"{retries:,} retries  {throttles:,} throttled  window {session.concurrency}"
 
 
 def _verdict(audit: Audit, verify: bool) -> int:
