@@ -1,231 +1,219 @@
-"""The ``bangwo8`` command line: export everything, one call per endpoint, or run the fake.
+"""The ``bangwo8`` command line: resumable exports, one call per endpoint, or run the fake.
 
-Run ``bangwo8 --help`` (or ``python -m bangwo8_async --help``).
+Run ``bangwo8 --help`` (or ``python -m bangwo8_async --help``). Exit codes:
+0 done, 1 an API or transport error, 2 a usage or input error, 3 ``--verify``
+found a difference, 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
+import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
-from datetime import date, datetime
-from typing import Any
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from . import _export
-from .auth import BasicAuth, ClientCredentials
-from .call_tasks import (
-    create_call_task,
-    delete_call_task,
-    get_call_task,
-    list_call_tasks,
-)
-from .errors import Bangwo8Error
+from ._checkpoint import CheckpointError
+from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK, parse, parser
+from ._cli_connect import Connection, Failure, UsageError
+from ._cli_export import Audit, ExportRequest, retries_of, run_export
+from ._sinks import FileSink, LocationError, Sink, StreamSink
+from .call_tasks import create_call_task, delete_call_task, get_call_task, list_call_tasks
+from .converter import to_dict
+from .errors import Bangwo8Error, NotFoundError, ValidationError
 from .models import DataSource, NewCallTask
-from .pagination import iter_all_task_users, iter_call_tasks
 from .session import Session
-from .testing import FakeBangwo8, Fault
 
-__all__ = ["main"]
+if TYPE_CHECKING:
+    from .testing import FakeBangwo8
 
-FAKE_TASKS = 3000
-FAKE_USERS_PER_TASK = 3
+__all__ = ["FAKE_TASKS", "FAKE_USERS_PER_TASK", "main", "parser"]
 
-
-class UsageError(Exception):
-    """The command line itself is wrong: exit code 2."""
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+# -- logging and progress ---------------------------------------------------------------------
 
 
-def _moment(text: str) -> date | datetime:
-    try:
-        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a date or datetime (YYYY-MM-DD[ HH:MM:SS]): {text!r}"
-        ) from None
+class _LogHandler(logging.Handler):
+    """Log records on their own lines: the progress line is cleared before each."""
+
+    def __init__(self, progress: _export.ProgressLine | None) -> None:
+        super().__init__()
+        self.progress = progress
+        self.setFormatter(logging.Formatter("bangwo8: %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.progress is not None:
+                self.progress.clear()
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # pragma: no cover - logging must never break the export
+            self.handleError(record)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
-    return value
+def _logging(verbose: int, progress: _export.ProgressLine | None) -> None:
+    logger = logging.getLogger("bangwo8_async")
+    logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _LogHandler)]
+    logger.addHandler(_LogHandler(progress))
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
 
 
-def parser() -> argparse.ArgumentParser:
-    """The argument parser for ``bangwo8``."""
-    conn = argparse.ArgumentParser(add_help=False)
-    group = conn.add_argument_group("connection (defaults from BANGWO8_* environment variables)")
-    group.add_argument("--base-url", help="API root (env BANGWO8_BASE_URL)")
-    group.add_argument("--account", help="admin account for Basic auth (env BANGWO8_ACCOUNT)")
-    group.add_argument("--password", help="its password (env BANGWO8_PASSWORD)")
-    group.add_argument("--secret-id", help="OAuth secret id (env BANGWO8_SECRET_ID)")
-    group.add_argument("--secret", help="OAuth secret (env BANGWO8_SECRET)")
-    group.add_argument("--timeout", type=float, default=30.0, help="seconds per attempt")
-    group.add_argument("--max-retries", type=int, default=3)
-    group.add_argument("--max-concurrency", type=_positive, default=8,
-                       help="requests in flight at most (default 8)")
-    group.add_argument("--fake", action="store_true",
-                       help=f"use an embedded fake server with {FAKE_TASKS} sample tasks; "
-                            "no credentials needed")
-
-    top = argparse.ArgumentParser(
-        prog="bangwo8", description="Bangwo8 (帮我吧) outbound call tasks from the command line."
-    )
-    sub = top.add_subparsers(dest="command", required=True)
-
-    export = sub.add_parser("export", parents=[conn], help="stream every task or customer")
-    export.add_argument("what", choices=["tasks", "users"])
-    export.add_argument("--format", choices=["jsonl", "csv"],
-                        help="default: from the output's extension, else jsonl")
-    export.add_argument("--output", "-o", default="-", help="file path, or - for stdout")
-    export.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
-    export.add_argument("--concurrency", type=_positive, help="pages in flight at once")
-    export.add_argument("--per-page", type=_positive, default=100, help="1 to 100")
-    export.add_argument("--created-start", type=_date, metavar="YYYY-MM-DD")
-    export.add_argument("--created-end", type=_date, metavar="YYYY-MM-DD")
-
-    tasks = sub.add_parser("tasks", help="one call to one endpoint; prints JSON")
-    actions = tasks.add_subparsers(dest="action", required=True)
-    listing = actions.add_parser("list", parents=[conn], help="one page of tasks")
-    listing.add_argument("--page", type=_positive, default=1)
-    listing.add_argument("--per-page", type=_positive, default=100)
-    listing.add_argument("--created-start", type=_date, metavar="YYYY-MM-DD")
-    listing.add_argument("--created-end", type=_date, metavar="YYYY-MM-DD")
-    get = actions.add_parser("get", parents=[conn], help="one task in detail")
-    get.add_argument("id", type=_positive)
-    create = actions.add_parser("create", parents=[conn], help="create a task")
-    create.add_argument("--name", required=True)
-    create.add_argument("--start", required=True, type=_moment)
-    create.add_argument("--end", required=True, type=_moment)
-    create.add_argument("--customer", type=_positive, action="append", required=True,
-                        help="a customer id; repeat for several")
-    create.add_argument("--agent", type=_positive, action="append", required=True,
-                        help="an agent id; repeat for several")
-    create.add_argument("--data-source", choices=["company", "contact"], required=True)
-    create.add_argument("--request-id", help="the Requestid to send (default: a new uuid4)")
-    delete = actions.add_parser("delete", parents=[conn], help="delete a task")
-    delete.add_argument("id", type=_positive)
-
-    fake = sub.add_parser("fake-server", help="serve a fake Bangwo8 until interrupted")
-    fake.add_argument("--host", default="127.0.0.1")
-    fake.add_argument("--port", type=int, default=8080)
-    fake.add_argument("--tasks", type=int, default=FAKE_TASKS)
-    fake.add_argument("--users-per-task", type=int, default=FAKE_USERS_PER_TASK)
-    fake.add_argument("--latency-ms", type=float, default=0.0)
-    fake.add_argument("--fault-rate", type=float, default=0.0)
-    fake.add_argument("--seed", type=int, default=0)
-    return top
+# -- commands ----------------------------------------------------------------------------------
 
 
-@contextlib.asynccontextmanager
-async def _session(args: argparse.Namespace) -> AsyncIterator[Session]:
-    options: dict[str, Any] = {
-        "timeout": args.timeout,
-        "max_retries": args.max_retries,
-        "max_concurrency": args.max_concurrency,
-    }
-    if args.fake:
-        fake = FakeBangwo8(tasks=FAKE_TASKS, users_per_task=FAKE_USERS_PER_TASK)
-        async with fake, Session(fake.basic_auth, base_url=fake.base_url, **options) as session:
-            yield session
-        return
-    if args.base_url:
-        options["base_url"] = args.base_url
-    account = args.account or os.environ.get("BANGWO8_ACCOUNT")
-    password = args.password or os.environ.get("BANGWO8_PASSWORD")
-    secret_id = args.secret_id or os.environ.get("BANGWO8_SECRET_ID")
-    secret = args.secret or os.environ.get("BANGWO8_SECRET")
-    if account and password:
-        options["auth"] = BasicAuth(account, password)
-    elif secret_id and secret:
-        options["auth"] = ClientCredentials(secret_id, secret)
-    else:
-        raise UsageError(
-            "no credentials: pass --account and --password (or --secret-id and --secret), "
-            "set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, or try --fake"
-        )
-    async with Session.from_env(**options) as session:
-        yield session
+def _format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.output).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in _SQLITE_SUFFIXES:
+        return "sqlite"
+    return "jsonl"
+
+
+def _sink(args: argparse.Namespace, fmt: str) -> Sink:
+    fields = _export.TASK_FIELDS if args.what == "tasks" else _export.USER_FIELDS
+    if args.excel and fmt != "csv":
+        raise UsageError("--excel applies to CSV only (use --format csv or a .csv file)")
+    if args.output == "-":
+        if fmt == "sqlite":
+            raise UsageError("--format sqlite needs a file: give --output PATH.db")
+        return StreamSink(fmt, fields, args.excel)
+    path = Path(args.output)
+    if fmt == "sqlite":
+        from ._sqlite import SqliteSink
+
+        identity = ["call_task_id"] if args.what == "tasks" else fields[:-1]
+        return SqliteSink(path, args.what, fields, identity)
+    return FileSink(path, fmt, fields, args.excel)
 
 
 async def _export_command(args: argparse.Namespace) -> int:
-    fmt = args.format or ("csv" if args.output.lower().endswith(".csv") else "jsonl")
+    fmt = _format(args)
+    conn = Connection(args)
+    request = ExportRequest(
+        args.what, args.per_page, args.concurrency, args.created_start, args.created_end
+    )
+    shape = {
+        "what": args.what,
+        "format": fmt,
+        "excel": bool(args.excel),
+        "per_page": args.per_page,
+        "created_start": args.created_start and args.created_start.isoformat(),
+        "created_end": args.created_end and args.created_end.isoformat(),
+        "base_url": conn.base_url,
+        "account": conn.account,
+    }
     interactive = not args.quiet and sys.stderr.isatty()
     progress = _export.ProgressLine(args.what, sys.stderr if interactive else None)
-    async with _session(args) as session:
-        common: dict[str, Any] = {
-            "per_page": args.per_page,
-            "concurrency": args.concurrency,
-            "created_start": args.created_start,
-            "created_end": args.created_end,
-            "on_page": progress,
-        }
-        if args.what == "tasks":
-            items: AsyncIterator[Any] = iter_call_tasks(session, **common)
-            fields = _export.TASK_FIELDS
-        else:
-            items = iter_all_task_users(session, **common)
-            fields = _export.USER_FIELDS
-        with _export.output(args.output) as stream:
-            writer = _export.Writer(stream, fmt, fields)
-            try:
-                async with contextlib.aclosing(items):  # type: ignore[type-var]
-                    count = await _export.drain(items, writer)
-            finally:
-                writer.close()
-    progress.finish(count)
+    _logging(args.verbose, progress)
+    sink = _sink(args, fmt)
+    started = time.monotonic()
+    try:
+        saved = sink.open(shape, args.restart)  # the location is checked before any request
+        if saved is not None:
+            where = saved.get("cursor") or {}
+            at = (
+                where["page"] + 1
+                if args.what == "tasks" and "page" in where
+                else (saved.get("pages", 0) + 1)
+            )
+            print(
+                f"bangwo8: resuming at page {at:,}: {saved['rows']:,} rows already written",
+                file=sys.stderr,
+                flush=True,
+            )
+        async with conn.session() as session:
+            progress.status = lambda: _status(session)
+            # stdout keeps no checkpoint: pass each page on as it comes.
+            interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
+            audit = await run_export(
+                session, request, sink, saved, shape, on_page=progress, interval=interval
+            )
+        sink.finish(audit.as_state())
+    finally:
+        sink.close()
+    progress.finish(audit.rows)
+    print(
+        audit.line(args.what, sink.where, time.monotonic() - started), file=sys.stderr, flush=True
+    )
+    return _verdict(audit, args.verify)
+
+
+def _status(session: Session) -> str:
+    retries, throttles = retries_of(session)
+    return f"{retries:,} retries  {throttles:,} throttled  window {session.concurrency}"
+
+
+def _verdict(audit: Audit, verify: bool) -> int:
+    if verify and audit.rows != audit.count_end:
+        print(
+            f"bangwo8: verify failed: {audit.rows:,} rows written, but the server's final "
+            f"count is {audit.count_end if audit.count_end is not None else 'unknown'}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 3
     return 0
 
 
 async def _tasks_command(args: argparse.Namespace) -> int:
-    async with _session(args) as session:
+    conn = Connection(args)
+    _logging(args.verbose, None)
+    async with conn.session() as session:
         result: Any
-        if args.action == "list":
-            page = await list_call_tasks(
-                session, page=args.page, per_page=args.per_page,
-                created_start=args.created_start, created_end=args.created_end,
-            )
-            result = _export.record(page)
-        elif args.action == "get":
-            result = _export.record(await get_call_task(session, args.id))
-        elif args.action == "create":
-            new = NewCallTask(
-                task_name=args.name, task_start=args.start, task_end=args.end,
-                customer_ids=args.customer, agent_ids=args.agent,
-                data_source=DataSource.COMPANY if args.data_source == "company"
-                else DataSource.CONTACT,
-            )
-            created = await create_call_task(session, new, request_id=args.request_id)
-            result = _export.record(created)
-        else:
-            await delete_call_task(session, args.id)
-            result = {"deleted": args.id}
+        try:
+            if args.action == "list":
+                page = await list_call_tasks(
+                    session,
+                    page=args.page,
+                    per_page=args.per_page,
+                    created_start=args.created_start,
+                    created_end=args.created_end,
+                )
+                result = to_dict(page)
+            elif args.action == "get":
+                result = to_dict(await get_call_task(session, args.id))
+            elif args.action == "create":
+                new = NewCallTask(
+                    task_name=args.name,
+                    task_start=args.start,
+                    task_end=args.end,
+                    customer_ids=args.customer,
+                    agent_ids=args.agent,
+                    data_source=DataSource.COMPANY
+                    if args.data_source == "company"
+                    else DataSource.CONTACT,
+                )
+                created = await create_call_task(session, new, request_id=args.request_id)
+                result = to_dict(created)
+            else:
+                await delete_call_task(session, args.id)
+                result = {"deleted": args.id}
+        except NotFoundError:
+            if args.action in ("get", "delete"):
+                raise Failure(f"task {args.id} does not exist") from None
+            raise
     sys.stdout.buffer.write(orjson.dumps(result, option=orjson.OPT_INDENT_2) + b"\n")
     sys.stdout.buffer.flush()
     return 0
 
 
 async def _fake_server_command(args: argparse.Namespace) -> int:
-    fake = FakeBangwo8(
-        tasks=args.tasks, users_per_task=args.users_per_task, seed=args.seed,
-        latency=args.latency_ms / 1000, fault_rate=args.fault_rate, host=args.host,
-        port=args.port,
-    )
+    from .testing import Fault
+
+    fake = _make_fake(args)
     async with fake:
         # These are the fake's own throwaway credentials, printed on purpose.
         print(f"Fake Bangwo8 serving {len(fake.state)} tasks at {fake.base_url}")
@@ -241,6 +229,27 @@ async def _fake_server_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
+    from .testing import FakeBangwo8
+
+    fake = FakeBangwo8(
+        tasks=args.tasks,
+        users_per_task=args.users_per_task,
+        seed=args.seed,
+        latency=args.latency_ms / 1000,
+        fault_rate=args.fault_rate,
+        host=args.host,
+        port=args.port,
+        rate_limit=args.rate_limit,
+        max_in_flight=args.max_in_flight,
+    )
+    if args.account:
+        fake.account = args.account
+    if args.password:
+        fake.password = args.password
+    return fake
+
+
 async def run(args: argparse.Namespace) -> int:
     """Run a parsed command; return its exit code."""
     if args.command == "export":
@@ -252,12 +261,15 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script: one-line errors and an exit code, never a traceback."""
-    args = parser().parse_args(argv)
+    args = parse(argv)
     try:
         return asyncio.run(run(args))
-    except UsageError as exc:
+    except (UsageError, LocationError, CheckpointError, ValidationError) as exc:
         print(f"bangwo8: error: {exc}", file=sys.stderr)
         return 2
+    except Failure as exc:
+        print(f"bangwo8: error: {exc}", file=sys.stderr)
+        return exc.code
     except Bangwo8Error as exc:
         print(f"bangwo8: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -60,6 +60,11 @@ OnPage = Callable[[int, int, "int | None"], None]
 #: concurrency 8 that is 16,000 items, about a second of pages at 50 ms, so a page waiting
 #: out a retry's backoff does not stop the pages behind it.
 READ_AHEAD_PER_SLOT = 2_000
+#: Keys of recent pages kept to recognise a repeat: a shift between two reads repeats rows
+#: across a page boundary, so ten pages (at least 1,000 keys) of them reach far enough; an item
+#: shifted further may be yielded twice, never lost.
+WINDOW_PAGES = 10
+_WINDOW_MIN = 1_000
 #: Task pages read ahead by the customers-of-every-task iterators; each holds up to 100 tasks.
 _TASK_PAGES_AHEAD = 3
 _TASK_PAGE_SIZE = 100
@@ -182,6 +187,7 @@ class _Args:
     concurrency: int
     read_ahead: int
     known: list[Hashable]
+    window: int
 
 
 def _checked(
@@ -230,7 +236,8 @@ def _checked(
         read_ahead = READ_AHEAD_PER_SLOT * limit
     else:
         check_id(read_ahead, "read_ahead")
-    return _Args(limit, max(read_ahead, per_page), keys)
+    window = min(read_ahead, max(WINDOW_PAGES * per_page, _WINDOW_MIN))
+    return _Args(limit, max(read_ahead, per_page), keys, window)
 
 
 def _progress(on_page: OnPage | None, running: bool = False) -> Callable[[Page[Any]], None]:
@@ -303,7 +310,7 @@ def iter_call_task_pages(
     )
     source = _task_source(
         session, per_page, created_start, created_end, start_page=start_page,
-        count_hint=count_hint, known=args.known, window=args.read_ahead,
+        count_hint=count_hint, known=args.known, window=args.window,
     )
     taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
                    stats=stats)
@@ -333,7 +340,7 @@ def iter_task_user_pages(
     check_id(call_task_id, "call_task_id")
     source = _user_source(
         session, call_task_id, per_page=per_page, start_page=start_page, count_hint=count_hint,
-        known=args.known, window=args.read_ahead,
+        known=args.known, window=args.window,
     )
     taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
                    stats=stats)
@@ -408,7 +415,7 @@ async def _all_user_pages(
                         options = {"start_page": resumed.page + 1, "per_page": resumed.per_page,
                                    "count_hint": resumed.count}
                     yield _user_source(
-                        session, task.call_task_id, gone_is_empty=True, window=args.read_ahead,
+                        session, task.call_task_id, gone_is_empty=True, window=args.window,
                         tag=(task, *position), **options,
                     )
 

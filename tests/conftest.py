@@ -136,3 +136,47 @@ async def loop_errors() -> AsyncIterator[list[dict[str, Any]]]:
     yield errors
     loop.set_exception_handler(previous)
     assert not errors, [e.get("message") for e in errors]
+
+
+class ThreadedFake:
+    """A :class:`FakeBangwo8` served from its own thread and loop, for subprocesses to reach.
+
+    It outlives the command lines a test starts (and kills); ``env`` is what
+    they need to connect, ``fake.log`` what they asked.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        import threading
+
+        self.fake = FakeBangwo8(**options)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+
+    def __enter__(self) -> ThreadedFake:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.fake.start(), self._loop).result(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.fake.close(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment a ``bangwo8`` subprocess connects with."""
+        return {
+            "BANGWO8_BASE_URL": self.fake.base_url,
+            "BANGWO8_ACCOUNT": self.fake.account,
+            "BANGWO8_PASSWORD": self.fake.password,
+        }
+
+
+@pytest.fixture
+def threaded_fake() -> Iterator[Callable[..., ThreadedFake]]:
+    """A factory of :class:`ThreadedFake` servers, each closed at the end of the test."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        yield lambda **options: stack.enter_context(ThreadedFake(**options))

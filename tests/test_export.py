@@ -1,28 +1,14 @@
-"""The export's building blocks: the all-or-nothing output file and the progress line."""
+"""The export's building blocks: its rows and the progress line."""
 
 from __future__ import annotations
 
 import io
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 import bangwo8_async as bw
 from bangwo8_async import _export
-
-
-def test_output_file_appears_only_when_complete(tmp_path: Path) -> None:
-    target = tmp_path / "tasks.jsonl"
-    target.write_bytes(b"the previous, complete export\n")
-    with pytest.raises(RuntimeError), _export.output(str(target)) as stream:
-        stream.write(b'{"call_task_id": 1}\n')
-        raise RuntimeError("the export failed halfway")
-    assert target.read_bytes() == b"the previous, complete export\n"
-    assert [p.name for p in tmp_path.iterdir()] == ["tasks.jsonl"]  # no .part left behind
-    with _export.output(str(target)) as stream:
-        stream.write(b"new\n")
-    assert target.read_bytes() == b"new\n"
 
 
 def test_progress_line_shows_pages_items_total_and_rate() -> None:
@@ -43,12 +29,47 @@ def test_no_progress_line_without_a_terminal() -> None:
     progress.finish(1)  # nothing to write to, nothing raised
 
 
-def test_records_are_flat_and_readable() -> None:
-    user = bw.TaskUser(1, None, 2, "王伟", "北京科技有限公司", "010-61234567",
-                       bw.Progress.COMPLETED)
-    assert _export.record(user) == {
-        "call_task_id": 1, "contact_id": None, "company_id": 2, "user_name": "王伟",
-        "company_name": "北京科技有限公司", "phone": "010-61234567", "progress": "已完成"}
+def test_rows_are_flat_and_json_ready() -> None:
+    user = bw.TaskUser(
+        1, None, 2, "王伟", "北京科技有限公司", "010-61234567", bw.Progress.COMPLETED
+    )
+    assert _export.export_row(user) == {
+        "call_task_id": 1,
+        "contact_id": None,
+        "company_id": 2,
+        "user_name": "王伟",
+        "company_name": "北京科技有限公司",
+        "phone": "010-61234567",
+        "progress": 1,  # the vendor's code; Progress(1).label is 已完成
+    }
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "新状态")
-    assert _export.record(task)["task_end"] == "2024-01-02 18:00:00"
-    assert _export.record(task)["status"] == "新状态"
+    assert _export.export_row(task)["status"] == "新状态"  # an unknown status kept as sent
+    done = bw.CallTask(5, "t", date(2024, 1, 1), date(2024, 1, 2), bw.TaskStatus.COMPLETED)
+    assert _export.export_row(done)["status"] == "已完成"
+
+
+def test_exported_task_times_have_one_format_whatever_the_server_sent() -> None:
+    task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "进行中")
+    row = _export.export_row(task)
+    assert (row["task_start"], row["task_end"]) == ("2024-01-01T00:00:00", "2024-01-02T18:00:00")
+
+
+def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from bangwo8_async.cli import _LogHandler
+
+    screen = io.StringIO()
+    progress = _export.ProgressLine("users", screen)
+    progress.status = lambda: "2 retries  0 throttled  window 6"
+    progress(7, 70, None)
+    drawn = screen.getvalue()
+    assert drawn.startswith("\rusers: page 7  70 items") and "2 retries" in drawn
+    record = logging.LogRecord(
+        "bangwo8_async", logging.INFO, __file__, 1, "GET /x: retry 1 of 3", None, None
+    )
+    _LogHandler(progress).emit(record)
+    assert screen.getvalue() == drawn + "\r" + " " * (len(drawn) - 1) + "\r"
+    assert capsys.readouterr().err == "bangwo8: INFO GET /x: retry 1 of 3\n"
+    progress(8, 80, None)  # drawn again at once, not after the 0.1 s pause
+    assert screen.getvalue().endswith("window 6   ")
