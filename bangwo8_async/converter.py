@@ -147,6 +147,9 @@ def _str(value: Any, _: Any = None) -> str:
     raise ValueError(f"expected a string, got {type(value).__name__}")
 
 
+#: Entries a memo of dates keeps before it starts again: neighbouring rows share their dates,
+#: so a small memo hits as often as a large one, and an export's heap stops growing sooner.
+_MEMO_SIZE = 1024
 _PARSED_MOMENTS: dict[str, date | datetime] = {}
 
 
@@ -162,7 +165,7 @@ def _parse_moment(value: Any, _: Any = None) -> date | datetime:
     if type(value) is not str:
         raise ValueError(f"expected a date string, got {type(value).__name__}")
     parsed = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
-    if len(_PARSED_MOMENTS) >= 4096:
+    if len(_PARSED_MOMENTS) >= _MEMO_SIZE:
         _PARSED_MOMENTS.clear()
     _PARSED_MOMENTS[value] = parsed
     return parsed
@@ -490,7 +493,7 @@ def _iso(value: date | datetime) -> str:
             return text  # equal instants in other zones are equal keys: never memoise these
     else:
         text = value.isoformat()
-    if len(_ISO_TEXT) >= 4096:
+    if len(_ISO_TEXT) >= _MEMO_SIZE:
         _ISO_TEXT.clear()
     _ISO_TEXT[value] = text
     return text
