@@ -272,11 +272,17 @@ class Source(Generic[T]):
             raise InconsistentPagesError(
                 f"{self.label}: asked for {read.size} a page, the server served {served}, "
                 f"and page {read.number} (offset {offset}) has no page of {served} to start at",
-                asked=read.size, served=served, count=count, page=read.number,
+                asked=read.size,
+                served=served,
+                count=count,
+                page=read.number,
             )
         logger.info(
             "%s: the server serves %d rows a page, not %d; paging by %d",
-            self.label, served, read.size, served,
+            self.label,
+            served,
+            read.size,
+            served,
         )
         for other in self.reads:
             self.budget.held -= other.expected
@@ -343,7 +349,10 @@ class Source(Generic[T]):
             raise InconsistentPagesError(
                 f"{self.label}: pages {number} and {read.number} never agreed after "
                 f"{MAX_REPAIRS} reads (count {count} then {page.count}); the list keeps changing",
-                asked=self.size, served=len(page.items), count=page.count, page=read.number,
+                asked=self.size,
+                served=len(page.items),
+                count=page.count,
+                page=read.number,
             )
         if read.sent <= received:  # maybe read first: items added in front pushed rows past it
             return [read.number]
@@ -621,7 +630,11 @@ def _read_again(
     """Close a possible gap: read ``numbers`` again now, ahead of what is queued."""
     logger.info(
         "%s: the list changed between pages %d and %d (count %s, then %s); reading %s again",
-        source.label, read.number - 1, read.number, source.count_before(read.number), page.count,
+        source.label,
+        read.number - 1,
+        read.number,
+        source.count_before(read.number),
+        page.count,
         ", ".join(map(str, numbers)),
     )
     if stats is not None:
@@ -660,8 +673,9 @@ def _hand_on(
 
 
 def _empty(read: Read[T]) -> Page[T]:
-    return Page(items=[], count=0, page=read.number, per_page=read.size, next_page=None,
-                previous_page=None)
+    return Page(
+        items=[], count=0, page=read.number, per_page=read.size, next_page=None, previous_page=None
+    )
 
 
 def _stop(source: Source[Any], number: int) -> None:

@@ -52,9 +52,7 @@ def check_number(value: Any, name: str, *, minimum: float, integer: bool) -> Non
 def check_type(value: Any, name: str, types: type | tuple[type, ...], wanted: str) -> None:
     """``value`` is an instance of ``types`` (``wanted`` names them for the message)."""
     if not isinstance(value, types):
-        raise ValidationError(
-            f"{name} must be {wanted}, got {type(value).__name__}", field=name
-        )
+        raise ValidationError(f"{name} must be {wanted}, got {type(value).__name__}", field=name)
 
 
 def check_flag(value: Any, name: str) -> None:

@@ -107,12 +107,28 @@ def resolve_credentials(
     sec, sec_from = _pick(secret, "--secret", env, "BANGWO8_SECRET")
     explicit_client = bool(secret_id or secret) and not (account or password)
     if (user or word) and not explicit_client:
-        _check_pair(user_from, word_from, "an account", "a password", "--password",
-                    "BANGWO8_PASSWORD", "--account", "BANGWO8_ACCOUNT")
+        _check_pair(
+            user_from,
+            word_from,
+            "an account",
+            "a password",
+            "--password",
+            "BANGWO8_PASSWORD",
+            "--account",
+            "BANGWO8_ACCOUNT",
+        )
         return ResolvedCredentials(BasicAuth(user, word), f"{user_from}/{word_from}")
     if sid or sec:
-        _check_pair(sid_from, sec_from, "a secret id", "a secret", "--secret",
-                    "BANGWO8_SECRET", "--secret-id", "BANGWO8_SECRET_ID")
+        _check_pair(
+            sid_from,
+            sec_from,
+            "a secret id",
+            "a secret",
+            "--secret",
+            "BANGWO8_SECRET",
+            "--secret-id",
+            "BANGWO8_SECRET_ID",
+        )
         url, _ = _pick(token_url, "--token-url", env, "BANGWO8_TOKEN_URL")
         return ResolvedCredentials(
             ClientCredentials(sid, sec, url or None), f"{sid_from}/{sec_from}"
@@ -125,8 +141,14 @@ def resolve_credentials(
 
 
 def _check_pair(
-    first_from: str, second_from: str, first: str, second: str,
-    second_flag: str, second_var: str, first_flag: str, first_var: str,
+    first_from: str,
+    second_from: str,
+    first: str,
+    second: str,
+    second_flag: str,
+    second_var: str,
+    first_flag: str,
+    first_var: str,
 ) -> None:
     """Raise for half a pair, saying which half came from where and how to give the other."""
     if first_from and second_from:

@@ -45,8 +45,9 @@ async def get_call_task(session: Session, call_task_id: int) -> CallTaskDetail:
     """One call task with its agent and counts (``GET /callTask/{id}.json``)."""
     check_id(call_task_id, "call_task_id")
     data = await session.request("GET", f"/callTask/{call_task_id}.json")
-    return structure(_member(data, "get_call_task"), CallTaskDetail, endpoint="get_call_task",
-                     path="$.callTask")
+    return structure(
+        _member(data, "get_call_task"), CallTaskDetail, endpoint="get_call_task", path="$.callTask"
+    )
 
 
 async def create_call_task(
@@ -58,14 +59,16 @@ async def create_call_task(
     every retry, so the server creates the task once however often it is sent.
     """
     if not isinstance(new, NewCallTask):
-        raise ValidationError(
-            f"new must be a NewCallTask, got {type(new).__name__}", field="new"
-        )
+        raise ValidationError(f"new must be a NewCallTask, got {type(new).__name__}", field="new")
     data = await session.request(
         "POST", "/callTask.json", json=unstructure_new_task(new), request_id=request_id
     )
-    return structure(_member(data, "create_call_task"), CreatedCallTask,
-                     endpoint="create_call_task", path="$.callTask")
+    return structure(
+        _member(data, "create_call_task"),
+        CreatedCallTask,
+        endpoint="create_call_task",
+        path="$.callTask",
+    )
 
 
 async def delete_call_task(session: Session, call_task_id: int) -> None:
@@ -79,9 +82,7 @@ async def delete_call_task(session: Session, call_task_id: int) -> None:
     exist", that earlier attempt deleted it, and this returns ``None`` too.
     """
     check_id(call_task_id, "call_task_id")
-    await session.request(
-        "DELETE", f"/callTask/{call_task_id}.json", expect=Expect.ACKNOWLEDGEMENT
-    )
+    await session.request("DELETE", f"/callTask/{call_task_id}.json", expect=Expect.ACKNOWLEDGEMENT)
 
 
 async def list_task_users(

@@ -454,7 +454,13 @@ def structure_list(raw: Any, cl: type[T], *, endpoint: str, path: str = "$") -> 
 # -- models to JSON-ready dicts -----------------------------------------------------------------
 
 _MODELS: tuple[type[Any], ...] = (
-    CallTask, CallTaskDetail, TaskUser, CreatedCallTask, Assignment, NewCallTask, Page
+    CallTask,
+    CallTaskDetail,
+    TaskUser,
+    CreatedCallTask,
+    Assignment,
+    NewCallTask,
+    Page,
 )
 _TO_DICT: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
 
@@ -531,8 +537,11 @@ def _make_to_dict(cl: type[Any]) -> Callable[[Any], dict[str, Any]]:
     )
     source = f"def to_dict_{cl.__name__}(model):\n    return {{{items}\n    }}\n"
     namespace: dict[str, Any] = {
-        "_iso": _iso, "_iso_text": _ISO_TEXT.get, "_value_of": _VALUE_OF.get,
-        "_TO_DICT": _TO_DICT, "to_dict": to_dict,
+        "_iso": _iso,
+        "_iso_text": _ISO_TEXT.get,
+        "_value_of": _VALUE_OF.get,
+        "_TO_DICT": _TO_DICT,
+        "to_dict": to_dict,
         **{model.__name__: model for model in _MODELS},
     }
     exec(compile(source, f"<to_dict {cl.__name__}>", "exec"), namespace)

@@ -128,8 +128,7 @@ class UsersCursor:
                 if value is not None and (
                     isinstance(value, bool) or not isinstance(value, int) or value < 0
                 ):
-                    raise ValidationError("cursor count must be None or an int >= 0",
-                                          field="after")
+                    raise ValidationError("cursor count must be None or an int >= 0", field="after")
             else:
                 check_id(value, f"cursor {field.name}")
             values[field.name] = value
@@ -304,16 +303,31 @@ def iter_call_task_pages(
     checked now, before anything is sent.
     """
     args = _checked(
-        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
-        created_start=created_start, created_end=created_end, start_page=start_page,
-        count_hint=count_hint, known=known, read_ahead=read_ahead, stats=stats,
+        session,
+        per_page=per_page,
+        concurrency=concurrency,
+        on_page=on_page,
+        created_start=created_start,
+        created_end=created_end,
+        start_page=start_page,
+        count_hint=count_hint,
+        known=known,
+        read_ahead=read_ahead,
+        stats=stats,
     )
     source = _task_source(
-        session, per_page, created_start, created_end, start_page=start_page,
-        count_hint=count_hint, known=args.known, window=args.window,
+        session,
+        per_page,
+        created_start,
+        created_end,
+        start_page=start_page,
+        count_hint=count_hint,
+        known=args.known,
+        window=args.window,
     )
-    taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
-                   stats=stats)
+    taken = stream(
+        _one(source), concurrency=args.concurrency, read_ahead=args.read_ahead, stats=stats
+    )
     return _pages(taken, on_page)
 
 
@@ -333,17 +347,29 @@ def iter_task_user_pages(
     """Every page of one task's customers from ``start_page``, in order; as
     :func:`iter_call_task_pages`. A task that does not exist raises ``NotFoundError``."""
     args = _checked(
-        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
-        start_page=start_page, count_hint=count_hint, known=known, read_ahead=read_ahead,
+        session,
+        per_page=per_page,
+        concurrency=concurrency,
+        on_page=on_page,
+        start_page=start_page,
+        count_hint=count_hint,
+        known=known,
+        read_ahead=read_ahead,
         stats=stats,
     )
     check_id(call_task_id, "call_task_id")
     source = _user_source(
-        session, call_task_id, per_page=per_page, start_page=start_page, count_hint=count_hint,
-        known=args.known, window=args.window,
+        session,
+        call_task_id,
+        per_page=per_page,
+        start_page=start_page,
+        count_hint=count_hint,
+        known=args.known,
+        window=args.window,
     )
-    taken = stream(_one(source), concurrency=args.concurrency, read_ahead=args.read_ahead,
-                   stats=stats)
+    taken = stream(
+        _one(source), concurrency=args.concurrency, read_ahead=args.read_ahead, stats=stats
+    )
     return _pages(taken, on_page)
 
 
@@ -369,14 +395,20 @@ def iter_all_task_user_pages(
     counts customers (``count_start``/``count_end`` summed over the tasks).
     """
     args = _checked(
-        session, per_page=per_page, concurrency=concurrency, on_page=on_page,
-        created_start=created_start, created_end=created_end, read_ahead=read_ahead,
+        session,
+        per_page=per_page,
+        concurrency=concurrency,
+        on_page=on_page,
+        created_start=created_start,
+        created_end=created_end,
+        read_ahead=read_ahead,
         stats=stats,
     )
     if after is not None and not isinstance(after, UsersCursor):
         raise ValidationError("after must be a bangwo8_async.UsersCursor", field="after")
-    return _all_user_pages(session, per_page, args, created_start, created_end, after,
-                           on_page, stats)
+    return _all_user_pages(
+        session, per_page, args, created_start, created_end, after, on_page, stats
+    )
 
 
 async def _all_user_pages(
@@ -394,11 +426,18 @@ async def _all_user_pages(
     # task onto the page before its own.
     first_page = max(1, after.task_page - 1) if after else 1
     task_source = _task_source(
-        session, after.task_per_page if after else _TASK_PAGE_SIZE, created_start, created_end,
+        session,
+        after.task_per_page if after else _TASK_PAGE_SIZE,
+        created_start,
+        created_end,
         start_page=first_page,
     )
-    tasks = stream(_one(task_source), concurrency=args.concurrency,
-                   read_ahead=_TASK_PAGES_AHEAD * _TASK_PAGE_SIZE, limit=limit)
+    tasks = stream(
+        _one(task_source),
+        concurrency=args.concurrency,
+        read_ahead=_TASK_PAGES_AHEAD * _TASK_PAGE_SIZE,
+        limit=limit,
+    )
 
     async def sources() -> AsyncIterator[Source[TaskUser]]:
         looking = after  # the cursor's task, until it is found
@@ -412,23 +451,42 @@ async def _all_user_pages(
                 for task in chosen:
                     options: dict[str, Any] = {"per_page": per_page}
                     if resumed is not None and task.call_task_id == resumed.call_task_id:
-                        options = {"start_page": resumed.page + 1, "per_page": resumed.per_page,
-                                   "count_hint": resumed.count}
+                        options = {
+                            "start_page": resumed.page + 1,
+                            "per_page": resumed.per_page,
+                            "count_hint": resumed.count,
+                        }
                     yield _user_source(
-                        session, task.call_task_id, gone_is_empty=True, window=args.window,
-                        tag=(task, *position), **options,
+                        session,
+                        task.call_task_id,
+                        gone_is_empty=True,
+                        window=args.window,
+                        tag=(task, *position),
+                        **options,
                     )
 
-    users = stream(sources(), concurrency=args.concurrency, read_ahead=args.read_ahead,
-                   stats=stats, limit=limit)
+    users = stream(
+        sources(),
+        concurrency=args.concurrency,
+        read_ahead=args.read_ahead,
+        stats=stats,
+        limit=limit,
+    )
     report = _progress(on_page, running=True)
     async with contextlib.aclosing(users):
         async for taken in users:
             task, task_page, task_per_page = taken.source.tag
             page = taken.page
             report(page)
-            cursor = UsersCursor(task_page, task_per_page, task.call_task_id, page.page,
-                                 page.per_page, taken.last, page.count)
+            cursor = UsersCursor(
+                task_page,
+                task_per_page,
+                task.call_task_id,
+                page.page,
+                page.per_page,
+                taken.last,
+                page.count,
+            )
             yield TaskUserPage(task, page, taken.last, cursor)
 
 
@@ -470,11 +528,20 @@ def iter_call_tasks(
     ``contextlib.aclosing(...)`` or ``await it.aclose()``: every request it
     started is cancelled and awaited.
     """
-    return _items(iter_call_task_pages(
-        session, per_page=per_page, concurrency=concurrency, start_page=start_page,
-        count_hint=count_hint, created_start=created_start, created_end=created_end,
-        read_ahead=read_ahead, on_page=on_page, stats=stats,
-    ))
+    return _items(
+        iter_call_task_pages(
+            session,
+            per_page=per_page,
+            concurrency=concurrency,
+            start_page=start_page,
+            count_hint=count_hint,
+            created_start=created_start,
+            created_end=created_end,
+            read_ahead=read_ahead,
+            on_page=on_page,
+            stats=stats,
+        )
+    )
 
 
 def iter_task_users(
@@ -490,11 +557,19 @@ def iter_task_users(
     stats: PageStats | None = None,
 ) -> AsyncGenerator[TaskUser, None]:
     """Every customer of one call task, in list order; pages fetched concurrently."""
-    return _items(iter_task_user_pages(
-        session, call_task_id, per_page=per_page, concurrency=concurrency,
-        start_page=start_page, count_hint=count_hint, read_ahead=read_ahead,
-        on_page=on_page, stats=stats,
-    ))
+    return _items(
+        iter_task_user_pages(
+            session,
+            call_task_id,
+            per_page=per_page,
+            concurrency=concurrency,
+            start_page=start_page,
+            count_hint=count_hint,
+            read_ahead=read_ahead,
+            on_page=on_page,
+            stats=stats,
+        )
+    )
 
 
 def iter_all_task_users(
@@ -516,10 +591,20 @@ def iter_all_task_users(
     ``on_page`` gets the running count of customer pages and items; the total
     is not known in advance.
     """
-    return _items(_flatten_task_pages(iter_all_task_user_pages(
-        session, per_page=per_page, concurrency=concurrency, created_start=created_start,
-        created_end=created_end, read_ahead=read_ahead, on_page=on_page, stats=stats,
-    )))
+    return _items(
+        _flatten_task_pages(
+            iter_all_task_user_pages(
+                session,
+                per_page=per_page,
+                concurrency=concurrency,
+                created_start=created_start,
+                created_end=created_end,
+                read_ahead=read_ahead,
+                on_page=on_page,
+                stats=stats,
+            )
+        )
+    )
 
 
 async def _flatten_task_pages(

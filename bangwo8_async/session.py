@@ -148,8 +148,9 @@ class Session:
         if rate_limit is not None:
             check_number(rate_limit, "rate_limit", minimum=0.001, integer=False)
         if http_session is not None:
-            check_type(http_session, "http_session", aiohttp.ClientSession,
-                       "an aiohttp.ClientSession")
+            check_type(
+                http_session, "http_session", aiohttp.ClientSession, "an aiohttp.ClientSession"
+            )
         if backoff is not None:
             check_type(backoff, "backoff", Backoff, "a bangwo8_async.Backoff")
         check_flag(adaptive, "adaptive")
@@ -351,7 +352,8 @@ class Session:
             if method == "DELETE" and isinstance(error, NotFoundError) and state.unanswered:
                 logger.debug(
                     "%s %s: gone after an unanswered attempt, so that attempt deleted it",
-                    method, shown,
+                    method,
+                    shown,
                 )
                 return None
             paused_until = self._pause_for(error)
@@ -363,7 +365,12 @@ class Session:
             self._counters.retries += 1
             logger.info(
                 "%s %s: retry %d of %d in %.2fs after %s",
-                method, shown, retries, self.max_retries, delay, _reason(error),
+                method,
+                shown,
+                retries,
+                self.max_retries,
+                delay,
+                _reason(error),
             )
             await self.backoff.sleep(delay)
             if paused_until is not None:
@@ -388,8 +395,9 @@ class Session:
         if until > self._resume_at:
             self._counters.paused_seconds += until - max(self._resume_at, now)
             if self._resume_at <= now:
-                logger.info("pausing the session for %.2fs (Retry-After, HTTP %d)",
-                            wait, error.status)
+                logger.info(
+                    "pausing the session for %.2fs (Retry-After, HTTP %d)", wait, error.status
+                )
             self._limit.paused(min(now, self._resume_at) if self._resume_at > now else now, until)
             self._resume_at = until
         return until
@@ -515,9 +523,7 @@ def _request_id(value: str | None) -> str:
     return value
 
 
-def _middlewares(
-    client: aiohttp.ClientSession, state: _CallState
-) -> tuple[Any, ...]:
+def _middlewares(client: aiohttp.ClientSession, state: _CallState) -> tuple[Any, ...]:
     """A middleware that sees every send of a DELETE, aiohttp's own silent re-send included.
 
     aiohttp re-sends an idempotent request once when a kept-alive connection

@@ -16,10 +16,16 @@ def header(title: str) -> None:
     """Versions, the commit measured and the load: figures from a busy machine say so."""
     # Retries are the point of some runs: keep their log lines out of the tables.
     logging.getLogger("bangwo8_async").addHandler(logging.NullHandler())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True, check=False).stdout.strip() or "?"
-    print(f"{title}: bangwo8_async {bw.__version__} ({commit}), aiohttp {aiohttp.__version__}, "
-          f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {load()}")
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        or "?"
+    )
+    print(
+        f"{title}: bangwo8_async {bw.__version__} ({commit}), aiohttp {aiohttp.__version__}, "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {load()}"
+    )
 
 
 def load() -> str:

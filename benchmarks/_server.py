@@ -55,8 +55,17 @@ def server(
 
     ``options`` are FakeBangwo8 keywords from :data:`OPTIONS`.
     """
-    argv = [sys.executable, "-m", "benchmarks._server", "--tasks", str(tasks),
-            "--latency", str(latency), "--users", str(users)]
+    argv = [
+        sys.executable,
+        "-m",
+        "benchmarks._server",
+        "--tasks",
+        str(tasks),
+        "--latency",
+        str(latency),
+        "--users",
+        str(users),
+    ]
     for name, value in options.items():
         if name not in OPTIONS:
             raise TypeError(f"not a benchmark server option: {name}")

@@ -49,8 +49,9 @@ def main() -> None:
     count = asyncio.run(stream(server, concurrency))
     wall = time.perf_counter() - wall
     heap = tracemalloc.get_traced_memory()[1] if traced else 0
-    print(json.dumps({"count": count, "heap_peak": heap, "rss_peak_kib": peak_kib(),
-                      "seconds": wall}))
+    print(
+        json.dumps({"count": count, "heap_peak": heap, "rss_peak_kib": peak_kib(), "seconds": wall})
+    )
 
 
 if __name__ == "__main__":

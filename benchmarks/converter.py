@@ -48,8 +48,11 @@ def task_pages(items: int) -> list[list[dict[str, Any]]]:
 
 def user_pages(items: int) -> list[list[dict[str, Any]]]:
     per_task = 20
-    rows = [customer_item(0, seeded_task(0, t, items), c)
-            for t in range(items // per_task) for c in range(per_task)]
+    rows = [
+        customer_item(0, seeded_task(0, t, items), c)
+        for t in range(items // per_task)
+        for c in range(per_task)
+    ]
     return [rows[i : i + PER_PAGE] for i in range(0, items, PER_PAGE)]
 
 
@@ -58,9 +61,15 @@ def plain_tasks(page: list[dict[str, Any]]) -> list[bw.CallTask]:
     out = []
     for d in page:
         start = d["task_start"] if "task_start" in d else d["startime"]
-        out.append(bw.CallTask(_int(d["callTaskId"]), _str(d["task_name"]),
-                               _parse_moment(start), _parse_moment(d["task_end"]),
-                               _status(d["complete"])))
+        out.append(
+            bw.CallTask(
+                _int(d["callTaskId"]),
+                _str(d["task_name"]),
+                _parse_moment(start),
+                _parse_moment(d["task_end"]),
+                _status(d["complete"]),
+            )
+        )
     return out
 
 
@@ -68,18 +77,26 @@ def plain_users(page: list[dict[str, Any]]) -> list[bw.TaskUser]:
     out = []
     for d in page:
         u = d["userList"]
-        out.append(bw.TaskUser(_int(d["callTaskid"]), _optional_int(u["cId"]),
-                               _optional_int(u["uId"]), _str(u["userName"]),
-                               _str(u["companyName"]), _str(u["phone"]),
-                               _progress(u["progress"])))
+        out.append(
+            bw.TaskUser(
+                _int(d["callTaskid"]),
+                _optional_int(u["cId"]),
+                _optional_int(u["uId"]),
+                _str(u["userName"]),
+                _str(u["companyName"]),
+                _str(u["phone"]),
+                _progress(u["progress"]),
+            )
+        )
     return out
 
 
 Pages = list[list[dict[str, Any]]]
 
 
-def race(candidates: dict[str, Callable[[Any], Any]], data: list[Any],
-         rounds: int) -> dict[str, tuple[float, list[Any]]]:
+def race(
+    candidates: dict[str, Callable[[Any], Any]], data: list[Any], rounds: int
+) -> dict[str, tuple[float, list[Any]]]:
     """Best CPU seconds of each candidate over ``data``, and its output.
 
     The candidates take turns round by round, and CPU time (not wall time) is
@@ -100,29 +117,46 @@ def ms_per_10k(seconds: float, items: int) -> float:
     return seconds * 1000 * 10_000 / items
 
 
-def structuring(name: str, cl: type[Any], pages: Pages,
-                plain: Callable[[list[dict[str, Any]]], Any], rounds: int) -> None:
+def structuring(
+    name: str,
+    cl: type[Any],
+    pages: Pages,
+    plain: Callable[[list[dict[str, Any]]], Any],
+    rounds: int,
+) -> None:
     n = sum(map(len, pages))
-    got = race({
-        "ours": lambda p: _FAST.structure(p, list[cl]),
-        "plain": plain,
-        "cattrs": lambda p: _GENERATED.structure(p, list[cl]),
-    }, pages, rounds)
+    got = race(
+        {
+            "ours": lambda p: _FAST.structure(p, list[cl]),
+            "plain": plain,
+            "cattrs": lambda p: _GENERATED.structure(p, list[cl]),
+        },
+        pages,
+        rounds,
+    )
     assert got["ours"][1] == got["plain"][1] == got["cattrs"][1], "all must build the same"
     ours, loop, gen = (got[k][0] for k in ("ours", "plain", "cattrs"))
-    print(f"{name:<10} {ms_per_10k(ours, n):>8.1f} {ms_per_10k(loop, n):>11.1f} "
-          f"{ms_per_10k(gen, n):>8.1f} {loop / ours:>13.2f}x {gen / ours:>12.2f}x")
+    print(
+        f"{name:<10} {ms_per_10k(ours, n):>8.1f} {ms_per_10k(loop, n):>11.1f} "
+        f"{ms_per_10k(gen, n):>8.1f} {loop / ours:>13.2f}x {gen / ours:>12.2f}x"
+    )
 
 
 def to_dict_part(pages: Pages, cl: type[Any], rounds: int) -> None:
     models = [m for page in pages for m in _FAST.structure(page, list[cl])]
-    got = race({
-        "ours": lambda ms: [bw.to_dict(m) for m in ms],
-        "asdict": lambda ms: [attrs.asdict(m) for m in ms],
-    }, [models], rounds)
+    got = race(
+        {
+            "ours": lambda ms: [bw.to_dict(m) for m in ms],
+            "asdict": lambda ms: [attrs.asdict(m) for m in ms],
+        },
+        [models],
+        rounds,
+    )
     ours, plain = got["ours"][0], got["asdict"][0]
-    print(f"{cl.__name__:<10} {ms_per_10k(ours, len(models)):>8.1f} "
-          f"{ms_per_10k(plain, len(models)):>12.1f} {plain / ours:>9.2f}x")
+    print(
+        f"{cl.__name__:<10} {ms_per_10k(ours, len(models)):>8.1f} "
+        f"{ms_per_10k(plain, len(models)):>12.1f} {plain / ours:>9.2f}x"
+    )
 
 
 def main() -> None:
@@ -131,10 +165,13 @@ def main() -> None:
     args = parser.parse_args()
     items, rounds = (2_000, 3) if args.quick else (20_000, 15)
     tasks, users = task_pages(items), user_pages(items)
-    print(f"structuring {items} items in pages of {PER_PAGE}: CPU ms per 10k items "
-          f"(best of {rounds})")
-    print(f"{'':<10} {'ours':>8} {'plain loop':>11} {'cattrs':>8} {'plain / ours':>14} "
-          f"{'cattrs / ours':>13}")
+    print(
+        f"structuring {items} items in pages of {PER_PAGE}: CPU ms per 10k items (best of {rounds})"
+    )
+    print(
+        f"{'':<10} {'ours':>8} {'plain loop':>11} {'cattrs':>8} {'plain / ours':>14} "
+        f"{'cattrs / ours':>13}"
+    )
     structuring("tasks", bw.CallTask, tasks, plain_tasks, rounds)
     structuring("customers", bw.TaskUser, users, plain_users, rounds)
     print(f"\nto_dict per row: CPU ms per 10k rows (best of {rounds})")

@@ -46,8 +46,11 @@ PER_PAGE = 100
 
 
 def session(info: dict[str, str], concurrency: int) -> bw.Session:
-    return bw.Session(bw.BasicAuth(info["account"], info["password"]),
-                      base_url=info["base_url"], max_concurrency=concurrency)
+    return bw.Session(
+        bw.BasicAuth(info["account"], info["password"]),
+        base_url=info["base_url"],
+        max_concurrency=concurrency,
+    )
 
 
 async def ours(
@@ -58,8 +61,9 @@ async def ours(
         await bw.list_call_tasks(s, per_page=1)  # warm the connection pool's first socket
         wall, cpu = time.perf_counter(), time.process_time()
         n = 0
-        async for _ in bw.iter_call_tasks(s, per_page=PER_PAGE, concurrency=concurrency,
-                                          count_hint=count_hint):
+        async for _ in bw.iter_call_tasks(
+            s, per_page=PER_PAGE, concurrency=concurrency, count_hint=count_hint
+        ):
             n += 1
         return time.perf_counter() - wall, time.process_time() - cpu, n
 
@@ -85,8 +89,16 @@ def _moment(text: str) -> date | datetime:
 
 def _models(items: list[Any]) -> list[Any]:
     """What a hand-written client would do to get the same objects: no checks at all."""
-    return [bw.CallTask(int(d["callTaskId"]), d["task_name"], _moment(d["task_start"]),
-                        _moment(d["task_end"]), d["complete"]) for d in items]
+    return [
+        bw.CallTask(
+            int(d["callTaskId"]),
+            d["task_name"],
+            _moment(d["task_start"]),
+            _moment(d["task_end"]),
+            d["complete"],
+        )
+        for d in items
+    ]
 
 
 async def hand_written(
@@ -132,11 +144,12 @@ def structure_bench(items: int = 10_000, rounds: int = 5) -> tuple[float, float]
     return best_loads, best_both
 
 
-
 async def latency_part(pages: int, latency: float, concurrencies: list[int]) -> None:
     print(f"\n1-2. {pages} pages of {PER_PAGE}, {latency * 1000:.0f} ms per request")
-    print(f"{'C':>4} {'ours s':>8} {'bound s':>8} {'effic.':>7} {'speedup':>8} "
-          f"{'ideal':>6} {'x C':>5}")
+    print(
+        f"{'C':>4} {'ours s':>8} {'bound s':>8} {'effic.':>7} {'speedup':>8} "
+        f"{'ideal':>6} {'x C':>5}"
+    )
     with server(pages * PER_PAGE, latency) as info:
         seq, n_seq = await sequential(info)
         for c in concurrencies:
@@ -145,8 +158,10 @@ async def latency_part(pages: int, latency: float, concurrencies: list[int]) -> 
             bound = (1 + math.ceil((pages - 1) / c)) * latency
             eff, speedup = bound / wall, seq / wall
             target = (eff >= 0.9 or c > 16) and speedup >= 0.9 * c
-            print(f"{c:>4} {wall:>8.3f} {bound:>8.3f} {eff:>7.2f} {speedup:>8.1f} "
-                  f"{seq / bound:>6.1f} {speedup / c:>5.2f}  {verdict(target)}")
+            print(
+                f"{c:>4} {wall:>8.3f} {bound:>8.3f} {eff:>7.2f} {speedup:>8.1f} "
+                f"{seq / bound:>6.1f} {speedup / c:>5.2f}  {verdict(target)}"
+            )
     print(f"     sequential page loop: {seq:.3f} s")
 
 
@@ -168,11 +183,15 @@ async def known_pages(info: dict[str, str], concurrency: int, pages: int) -> flo
 
 
 async def hint_part(latency: float, shapes: list[tuple[int, int]], rounds: int) -> None:
-    print(f"\n3. beyond the latency bound: count_hint, {latency * 1000:.0f} ms per request "
-          f"(median of {rounds})")
-    print(f"{'P':>4} {'C':>3} {'no hint s':>9} {'bound':>6} {'effic.':>6}   {'hint s':>7} "
-          f"{'bound':>6} {'effic.':>6} {'x2 hint s':>9} {'gather s':>8} {'effic.':>6}  "
-          f"{'gain':>5} {'/gather':>7}")
+    print(
+        f"\n3. beyond the latency bound: count_hint, {latency * 1000:.0f} ms per request "
+        f"(median of {rounds})"
+    )
+    print(
+        f"{'P':>4} {'C':>3} {'no hint s':>9} {'bound':>6} {'effic.':>6}   {'hint s':>7} "
+        f"{'bound':>6} {'effic.':>6} {'x2 hint s':>9} {'gather s':>8} {'effic.':>6}  "
+        f"{'gain':>5} {'/gather':>7}"
+    )
     for pages, c in shapes:
         items = pages * PER_PAGE
         gathered = []
@@ -189,17 +208,23 @@ async def hint_part(latency: float, shapes: list[tuple[int, int]], rounds: int) 
         old_bound = (1 + math.ceil((pages - 1) / c)) * latency
         new_bound = math.ceil(pages / c) * latency
         ok = new_bound / hinted >= 0.9
-        print(f"{pages:>4} {c:>3} {plain:>9.3f} {old_bound:>6.3f} {old_bound / plain:>6.2f}   "
-              f"{hinted:>7.3f} {new_bound:>6.3f} {new_bound / hinted:>6.2f} {over:>9.3f} "
-              f"{best:>8.3f} {new_bound / best:>6.2f}  {plain / hinted:>5.2f} "
-              f"{hinted / best:>7.2f}  {verdict(ok)}")
-    print("     effic. = bound / time; gain = no hint / hint; x2: a hint twice the real count;\n"
-          "     gather: every page at once, unordered, by a client that knows P")
+        print(
+            f"{pages:>4} {c:>3} {plain:>9.3f} {old_bound:>6.3f} {old_bound / plain:>6.2f}   "
+            f"{hinted:>7.3f} {new_bound:>6.3f} {new_bound / hinted:>6.2f} {over:>9.3f} "
+            f"{best:>8.3f} {new_bound / best:>6.2f}  {plain / hinted:>5.2f} "
+            f"{hinted / best:>7.2f}  {verdict(ok)}"
+        )
+    print(
+        "     effic. = bound / time; gain = no hint / hint; x2: a hint twice the real count;\n"
+        "     gather: every page at once, unordered, by a client that knows P"
+    )
 
 
 async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 7) -> None:
-    print(f"\n4. client CPU at zero latency, {pages} pages, C={concurrency} "
-          f"(best of {rounds}, interleaved)")
+    print(
+        f"\n4. client CPU at zero latency, {pages} pages, C={concurrency} "
+        f"(best of {rounds}, interleaved)"
+    )
     mine = theirs = same = math.inf
     with server(pages * PER_PAGE) as info:
         for _ in range(rounds):  # interleaved, so that other work on the machine hits all three
@@ -207,18 +232,24 @@ async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 7) -> None:
             theirs = min(theirs, (await hand_written(info, concurrency, pages))[0])
             same = min(same, (await hand_written(info, concurrency, pages, models=True))[0])
     ratio = mine / theirs
-    print(f"   ours {mine:.3f} s CPU   hand-written aiohttp+json {theirs:.3f} s CPU   "
-          f"ratio {ratio:.2f} (target <= 1.3)  {verdict(ratio <= 1.3)}")
-    print(f"   the same loop also building the same models, unchecked: {same:.3f} s CPU   "
-          f"ratio {mine / same:.2f}")
+    print(
+        f"   ours {mine:.3f} s CPU   hand-written aiohttp+json {theirs:.3f} s CPU   "
+        f"ratio {ratio:.2f} (target <= 1.3)  {verdict(ratio <= 1.3)}"
+    )
+    print(
+        f"   the same loop also building the same models, unchecked: {same:.3f} s CPU   "
+        f"ratio {mine / same:.2f}"
+    )
 
 
 def parse_part() -> None:
     loads, both = structure_bench()
     ratio = both / loads
-    print(f"\n5. 10k items: orjson.loads {10_000 / loads:,.0f} items/s, "
-          f"loads + structure {10_000 / both:,.0f} items/s, ratio {ratio:.2f} "
-          f"(target <= 5)  {verdict(ratio <= 5)}")
+    print(
+        f"\n5. 10k items: orjson.loads {10_000 / loads:,.0f} items/s, "
+        f"loads + structure {10_000 / both:,.0f} items/s, ratio {ratio:.2f} "
+        f"(target <= 5)  {verdict(ratio <= 5)}"
+    )
 
 
 async def main_async(quick: bool) -> None:

@@ -57,8 +57,13 @@ Runner = Callable[[bw.Session, str], Awaitable[int]]
 
 
 def session(info: dict[str, str]) -> bw.Session:
-    return bw.Session(bw.BasicAuth(info["account"], info["password"]), base_url=info["base_url"],
-                      max_concurrency=CONCURRENCY, max_retries=MAX_RETRIES, backoff=bw.Backoff())
+    return bw.Session(
+        bw.BasicAuth(info["account"], info["password"]),
+        base_url=info["base_url"],
+        max_concurrency=CONCURRENCY,
+        max_retries=MAX_RETRIES,
+        backoff=bw.Backoff(),
+    )
 
 
 async def ours(s: bw.Session, workload: str) -> int:
@@ -87,13 +92,15 @@ def gather(bounded: bool) -> Runner:
             return await call(lambda: bw.list_call_tasks(s, page=n, per_page=PER_PAGE))
 
         async def users_page(task: bw.CallTask, n: int) -> bw.Page[bw.TaskUser]:
-            return await call(lambda: bw.list_task_users(s, task.call_task_id, page=n,
-                                                         per_page=PER_PAGE))
+            return await call(
+                lambda: bw.list_task_users(s, task.call_task_id, page=n, per_page=PER_PAGE)
+            )
 
         async def users(task: bw.CallTask) -> int:
             first = await users_page(task, 1)
-            rest = await asyncio.gather(*(users_page(task, n)
-                                          for n in range(2, _pages(first.count) + 1)))
+            rest = await asyncio.gather(
+                *(users_page(task, n) for n in range(2, _pages(first.count) + 1))
+            )
             return len(first.items) + sum(len(p.items) for p in rest)
 
         async def tasks_then_users(page: bw.Page[bw.CallTask]) -> int:
@@ -147,7 +154,6 @@ def measure(workload: str, seeds: int, repeats: int) -> dict[tuple[str, bool], l
     return times
 
 
-
 def report(workload: str, times: dict[tuple[str, bool], list[float]]) -> None:
     med = {key: statistics.median(values) for key, values in times.items()}
     runs = len(times["ours", True])
@@ -158,12 +164,16 @@ def report(workload: str, times: dict[tuple[str, bool], list[float]]) -> None:
     for name in RUNNERS:
         clean, faulty = med[name, False], med[name, True]
         low, high = min(times[name, True]), max(times[name, True])
-        print(f"{name:>9} {clean:>8.3f} {faulty:>9.3f} {faulty / clean:>6.2f} "
-              f"{low:>7.3f}..{high:<7.3f}")
+        print(
+            f"{name:>9} {clean:>8.3f} {faulty:>9.3f} {faulty / clean:>6.2f} "
+            f"{low:>7.3f}..{high:<7.3f}"
+        )
     for name in ("gather", "gather*"):
         ratio = med["ours", True] / med[name, True]
-        print(f"   ours / {name} with faults: {ratio:.2f} (target <= {TARGET})  "
-              f"{verdict(ratio <= TARGET)}")
+        print(
+            f"   ours / {name} with faults: {ratio:.2f} (target <= {TARGET})  "
+            f"{verdict(ratio <= TARGET)}"
+        )
 
 
 def main() -> None:
@@ -177,9 +187,11 @@ def main() -> None:
     repeats = args.repeats or (1 if args.quick else 3)
     header("benchmarks.faults")
     kinds = ", ".join(kind.value for kind in FAULT_KINDS)
-    print(f"Fault tax: L = {LATENCY * 1000:.0f} ms, C = {CONCURRENCY}, {FAULT_RATE:.0%} of "
-          f"requests failing ({kinds}), Backoff() defaults, max_retries={MAX_RETRIES}; "
-          f"{seeds} seeds x {repeats} repeats")
+    print(
+        f"Fault tax: L = {LATENCY * 1000:.0f} ms, C = {CONCURRENCY}, {FAULT_RATE:.0%} of "
+        f"requests failing ({kinds}), Backoff() defaults, max_retries={MAX_RETRIES}; "
+        f"{seeds} seeds x {repeats} repeats"
+    )
     for workload in [args.only] if args.only else list(WORKLOADS):
         report(workload, measure(workload, seeds, repeats))
     print(f"\n({load()} at the end)")

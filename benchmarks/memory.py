@@ -28,8 +28,9 @@ TARGET = 1.1
 
 def streamed(info: dict[str, str], concurrency: int, trace: bool = True) -> dict[str, Any]:
     argv = [sys.executable, "-m", "benchmarks._stream", json.dumps(info), str(concurrency)]
-    out = subprocess.run(argv + ([] if trace else ["--no-trace"]),
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        argv + ([] if trace else ["--no-trace"]), capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)  # type: ignore[no-any-return]
 
 
@@ -42,23 +43,30 @@ def measure(tasks: int, concurrency: int = 8) -> dict[str, Any]:
     return {**traced, "seconds": plain["seconds"], "traced_seconds": traced["seconds"]}
 
 
-
 def memory_part(sizes: list[int], concurrency: int = 8) -> None:
-    print(f"\nMemory: iter_call_tasks, C={concurrency}, read-ahead {2_000 * concurrency:,} "
-          "items, each size in a fresh process")
-    print(f"{'tasks':>10} {'heap peak':>10} {'x first':>7} {'RSS peak':>9} {'x first':>7} "
-          f"{'seconds':>8} {'traced s':>9}")
+    print(
+        f"\nMemory: iter_call_tasks, C={concurrency}, read-ahead {2_000 * concurrency:,} "
+        "items, each size in a fresh process"
+    )
+    print(
+        f"{'tasks':>10} {'heap peak':>10} {'x first':>7} {'RSS peak':>9} {'x first':>7} "
+        f"{'seconds':>8} {'traced s':>9}"
+    )
     first: dict[str, Any] = {}
     for tasks in sizes:
         r = measure(tasks, concurrency)
         first = first or r
         heap, rss = r["heap_peak"], r["rss_peak_kib"]
-        print(f"{tasks:>10,} {heap / 2**20:>6.2f} MiB {heap / first['heap_peak']:>7.2f} "
-              f"{rss / 1024:>5.1f} MiB {rss / first['rss_peak_kib']:>7.2f} "
-              f"{r['seconds']:>8.1f} {r['traced_seconds']:>9.1f}")
+        print(
+            f"{tasks:>10,} {heap / 2**20:>6.2f} MiB {heap / first['heap_peak']:>7.2f} "
+            f"{rss / 1024:>5.1f} MiB {rss / first['rss_peak_kib']:>7.2f} "
+            f"{r['seconds']:>8.1f} {r['traced_seconds']:>9.1f}"
+        )
     ratio = heap / first["heap_peak"]
-    print(f"   heap peak {sizes[-1]:,} over {sizes[0]:,}: {ratio:.2f} (target <= {TARGET})  "
-          f"{verdict(ratio <= TARGET)}   untraced: {sizes[-1] / r['seconds']:,.0f} tasks/s")
+    print(
+        f"   heap peak {sizes[-1]:,} over {sizes[0]:,}: {ratio:.2f} (target <= {TARGET})  "
+        f"{verdict(ratio <= TARGET)}   untraced: {sizes[-1] / r['seconds']:,.0f} tasks/s"
+    )
 
 
 def main() -> None:

@@ -47,8 +47,14 @@ ACCOUNT, PASSWORD = "bench@example.com", "bench-pw"
 class Limited:
     """A token bucket of requests per second and a cap on requests in flight, 429 beyond."""
 
-    def __init__(self, rate: float | None, burst: float, max_in_flight: int | None,
-                 retry_after: float | None, latency: float) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        burst: float,
+        max_in_flight: int | None,
+        retry_after: float | None,
+        latency: float,
+    ) -> None:
         self.rate, self.burst, self.max_in_flight = rate, burst, max_in_flight
         self.retry_after, self.latency = retry_after, latency
         self.tokens = burst
@@ -75,8 +81,12 @@ class Limited:
         if not self._take():
             self.refused += 1
             headers = {} if self.retry_after is None else {"Retry-After": f"{self.retry_after:g}"}
-            return web.Response(status=429, body=b'{"errcode": "429", "errmsg": "Too Many"}',
-                                content_type="application/json", headers=headers)
+            return web.Response(
+                status=429,
+                body=b'{"errcode": "429", "errmsg": "Too Many"}',
+                content_type="application/json",
+                headers=headers,
+            )
         self.in_flight += 1
         try:
             await asyncio.sleep(self.latency)
@@ -102,8 +112,12 @@ async def serve(args: argparse.Namespace) -> None:
 
 @contextlib.contextmanager
 def server(*options: str) -> Iterator[str]:
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.throttle", "--serve", *options],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.throttle", "--serve", *options],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         yield str(json.loads(proc.stdout.readline())["base_url"])
@@ -117,8 +131,13 @@ def server(*options: str) -> Iterator[str]:
 
 
 def session(base_url: str, concurrency: int, adaptive: bool) -> bw.Session:
-    return bw.Session(bw.BasicAuth(ACCOUNT, PASSWORD), base_url=base_url,
-                      max_concurrency=concurrency, adaptive=adaptive, max_retries=10_000)
+    return bw.Session(
+        bw.BasicAuth(ACCOUNT, PASSWORD),
+        base_url=base_url,
+        max_concurrency=concurrency,
+        adaptive=adaptive,
+        max_retries=10_000,
+    )
 
 
 async def throttled_run(base_url: str, adaptive: bool, seconds: float) -> dict[str, Any]:
@@ -138,37 +157,49 @@ async def throttled_run(base_url: str, adaptive: bool, seconds: float) -> dict[s
             task.cancel()
         await asyncio.gather(*callers, return_exceptions=True)
         stats = s.stats
-    return {"done": done, "rate": done / seconds, "attempts": stats.attempts,
-            "refused": stats.throttled / max(stats.attempts, 1), "window": stats.window,
-            "paused": stats.paused_seconds}
+    return {
+        "done": done,
+        "rate": done / seconds,
+        "attempts": stats.attempts,
+        "refused": stats.throttled / max(stats.attempts, 1),
+        "window": stats.window,
+        "paused": stats.paused_seconds,
+    }
 
 
 async def unthrottled_run(base_url: str, adaptive: bool, pages: int) -> float:
     async with session(base_url, 8, adaptive) as s:
         await bw.list_call_tasks(s, per_page=1)  # open the first connection
         started = time.perf_counter()
-        await asyncio.gather(*(bw.list_call_tasks(s, page=p, per_page=10)
-                               for p in range(1, pages + 1)))
+        await asyncio.gather(
+            *(bw.list_call_tasks(s, page=p, per_page=10) for p in range(1, pages + 1))
+        )
         return time.perf_counter() - started
 
 
 def throttled(seconds: float, rate: float) -> None:
-    print(f"1. Throttled server: {rate:g}/s (bucket of 5) and 6 in flight, L = 20 ms, "
-          f"max_concurrency=32, 32 callers, {seconds:g} s each")
-    print(f"   {'Retry-After':<12} {'mode':<9} {'accepted/s':>10} {'of allowed':>10} "
-          f"{'refused':>8} {'window':>6} {'paused':>7}")
+    print(
+        f"1. Throttled server: {rate:g}/s (bucket of 5) and 6 in flight, L = 20 ms, "
+        f"max_concurrency=32, 32 callers, {seconds:g} s each"
+    )
+    print(
+        f"   {'Retry-After':<12} {'mode':<9} {'accepted/s':>10} {'of allowed':>10} "
+        f"{'refused':>8} {'window':>6} {'paused':>7}"
+    )
     for retry_after in ("1", None):
-        options = ["--rate", str(rate), "--burst", "5", "--max-in-flight", "6",
-                   "--latency", "0.02"]
+        options = ["--rate", str(rate), "--burst", "5", "--max-in-flight", "6", "--latency", "0.02"]
         if retry_after is not None:
             options += ["--retry-after", retry_after]
         for adaptive in (True, False):
             with server(*options) as base_url:
                 r = asyncio.run(throttled_run(base_url, adaptive, seconds))
             mode = "adaptive" if adaptive else "fixed"
-            print(f"   {retry_after or 'none':<12} {mode:<9} {r['rate']:>10.1f} "
-                  f"{r['rate'] / rate:>10.2f} {r['refused']:>8.1%} {r['window']:>6} "
-                  f"{r['paused']:>6.1f}s", flush=True)
+            print(
+                f"   {retry_after or 'none':<12} {mode:<9} {r['rate']:>10.1f} "
+                f"{r['rate'] / rate:>10.2f} {r['refused']:>8.1%} {r['window']:>6} "
+                f"{r['paused']:>6.1f}s",
+                flush=True,
+            )
 
 
 def unthrottled(pages: int, rounds: int) -> None:
@@ -178,8 +209,7 @@ def unthrottled(pages: int, rounds: int) -> None:
             for adaptive in (True, False):
                 times[adaptive].append(asyncio.run(unthrottled_run(base_url, adaptive, pages)))
     a, f = statistics.median(times[True]), statistics.median(times[False])
-    print(f"2. Unthrottled server: {pages} pages, max_concurrency=8, L = 20 ms, "
-          f"median of {rounds}")
+    print(f"2. Unthrottled server: {pages} pages, max_concurrency=8, L = 20 ms, median of {rounds}")
     print(f"   adaptive {a:.3f} s, fixed {f:.3f} s: adaptive/fixed = {a / f:.3f}")
 
 

@@ -93,8 +93,7 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[CountingServer]
 
 
 def session_for(server: CountingServer, backoff: bw.Backoff, **options: Any) -> bw.Session:
-    return bw.Session(bw.BasicAuth("a", "b"), base_url=server.base_url, backoff=backoff,
-                      **options)
+    return bw.Session(bw.BasicAuth("a", "b"), base_url=server.base_url, backoff=backoff, **options)
 
 
 # -- the window --------------------------------------------------------------------------
@@ -153,8 +152,9 @@ async def test_window_follows_a_server_that_allows_three_in_flight(
     refused = {}
     for adaptive in (False, True):
         server.refused = 0
-        async with session_for(server, tiny, max_concurrency=16, max_retries=100,
-                               adaptive=adaptive) as session:
+        async with session_for(
+            server, tiny, max_concurrency=16, max_retries=100, adaptive=adaptive
+        ) as session:
             await asyncio.gather(*(bw.get_call_task(session, 7) for _ in range(150)))
             refused[adaptive] = server.refused
             assert session.stats.throttled == server.refused
@@ -200,7 +200,7 @@ async def test_retry_after_pauses_every_new_attempt_of_the_session(
     if retry_after:
         # the refused call's own wait, then one for each of the two calls that were queued
         assert sleeps == [("sleep", 5)] * 3
-        arrivals_after_429 = [e for e in events[events.index(("arrive", 1)) + 1:]]
+        arrivals_after_429 = [e for e in events[events.index(("arrive", 1)) + 1 :]]
         assert arrivals_after_429[0] == ("sleep", 5)  # nothing was sent before sleeping
         assert stats.paused_seconds == pytest.approx(5, abs=0.1)
     else:
@@ -343,8 +343,13 @@ asyncio.run(main())
 
 
 def test_a_script_without_logging_setup_prints_nothing_on_retries() -> None:
-    done = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT)],
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == 3  # three retries really happened
     assert done.stderr == ""

@@ -140,8 +140,10 @@ def test_a_pause_is_not_counted_as_a_slow_rate() -> None:
     assert window.measured() == pytest.approx(50, rel=0.1)
 
 
-@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 0.5)), max_size=300),
-       st.integers(1, 64))
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 0.5)), max_size=300),
+    st.integers(1, 64),
+)
 def test_window_and_rate_stay_in_bounds(
     events: list[tuple[bool, bool, float]], ceiling: int
 ) -> None:

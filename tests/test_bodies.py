@@ -32,8 +32,7 @@ async def test_every_endpoint_reads_a_body_behind_a_bom(
     mocked.post(f"{BASE}/callTask.json", body=BOM + vendor("create_call_task"))
     mocked.delete(f"{BASE}/callTask/18738405.json", body=BOM + vendor("delete_call_task"))
     mocked.get(re.compile(r".*/userList/3214556\.json.*"), body=BOM + vendor("list_task_users"))
-    new = bw.NewCallTask("n", date(2022, 5, 20), date(2022, 5, 23), [1],
-                         [2], bw.DataSource.COMPANY)
+    new = bw.NewCallTask("n", date(2022, 5, 20), date(2022, 5, 23), [1], [2], bw.DataSource.COMPANY)
     async with make_session() as session:
         assert len((await bw.list_call_tasks(session)).items) == 2
         assert (await bw.get_call_task(session, 4360708)).agent_id == 567332
@@ -102,8 +101,12 @@ async def test_a_bom_before_does_not_exist_on_delete_is_not_found(
 
 @pytest.mark.parametrize(
     "payload",
-    [{"callTask": None, "count": 5}, {"callTask": None}, {"count": "12", "next_page": ""},
-     {"callTask": None, "count": 0}],
+    [
+        {"callTask": None, "count": 5},
+        {"callTask": None},
+        {"count": "12", "next_page": ""},
+        {"callTask": None, "count": 0},
+    ],
 )
 async def test_a_null_or_missing_list_is_an_empty_page(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], payload: dict[str, Any]

@@ -20,8 +20,9 @@ ANY = re.compile(r".*")
 
 
 def sent(m: aioresponses) -> list[tuple[str, URL, dict[str, Any]]]:
-    return [(method, url, call.kwargs) for (method, url), calls in m.requests.items()
-            for call in calls]
+    return [
+        (method, url, call.kwargs) for (method, url), calls in m.requests.items() for call in calls
+    ]
 
 
 async def test_list_call_tasks(
@@ -29,8 +30,9 @@ async def test_list_call_tasks(
 ) -> None:
     mocked.get(re.compile(r".*/callTask\.json.*"), body=vendor("list_call_tasks"))
     async with make_session() as session:
-        page = await bw.list_call_tasks(session, page=2, per_page=40,
-                                        created_start=date(2020, 6, 8))
+        page = await bw.list_call_tasks(
+            session, page=2, per_page=40, created_start=date(2020, 6, 8)
+        )
     assert [t.call_task_id for t in page.items] == [49242970, 49242971]
     assert (page.count, page.page, page.per_page) == (1024, 2, 40)
     assert page.next_page and page.next_page.endswith("page=2")
@@ -54,9 +56,14 @@ async def test_create_call_task_sends_the_reference_body(
     mocked: aioresponses, make_session: Callable[..., bw.Session]
 ) -> None:
     mocked.post(f"{BASE}/callTask.json", body=vendor("create_call_task"))
-    new = bw.NewCallTask("外呼任务名称1", date(2022, 5, 20), date(2022, 5, 23),
-                         [321456, 378594, 264758], [567332, 345294, 655758],
-                         bw.DataSource.COMPANY)
+    new = bw.NewCallTask(
+        "外呼任务名称1",
+        date(2022, 5, 20),
+        date(2022, 5, 23),
+        [321456, 378594, 264758],
+        [567332, 345294, 655758],
+        bw.DataSource.COMPANY,
+    )
     async with make_session() as session:
         created = await bw.create_call_task(session, new, request_id="req-42")
     assert created.illegal_ids == [378594, 264758]
@@ -71,8 +78,7 @@ async def test_create_generates_a_uuid4_request_id(
     mocked: aioresponses, make_session: Callable[..., bw.Session]
 ) -> None:
     mocked.post(f"{BASE}/callTask.json", body=vendor("create_call_task"), repeat=True)
-    new = bw.NewCallTask("n", date(2022, 5, 20), date(2022, 5, 23), [1], [2],
-                         bw.DataSource.CONTACT)
+    new = bw.NewCallTask("n", date(2022, 5, 20), date(2022, 5, 23), [1], [2], bw.DataSource.CONTACT)
     async with make_session() as session:
         await bw.create_call_task(session, new)
         await bw.create_call_task(session, new)
@@ -114,9 +120,11 @@ async def test_list_task_users(
 
 @pytest.mark.parametrize(
     ("payload", "field"),
-    [({"callTask": [{"callTaskId": "x"}]}, "$.callTask[0]"),
-     ({"callTask": "nope", "count": 1}, "$.callTask"),
-     ([1, 2], "$")],
+    [
+        ({"callTask": [{"callTaskId": "x"}]}, "$.callTask[0]"),
+        ({"callTask": "nope", "count": 1}, "$.callTask"),
+        ([1, 2], "$"),
+    ],
 )
 async def test_bad_list_payloads_are_decode_errors(
     mocked: aioresponses, make_session: Callable[..., bw.Session], payload: Any, field: str
@@ -164,11 +172,16 @@ async def test_bad_ids_refused_before_any_request(
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"page": 0}, "page"), ({"page": True}, "page"), ({"per_page": 101}, "per_page"),
-     ({"per_page": 0}, "per_page"), ({"per_page": 2.0}, "per_page"),
-     ({"created_start": "2020-01-01"}, "created_start"),
-     ({"created_end": datetime(2020, 1, 1)}, "created_end"),
-     ({"created_start": date(2020, 2, 1), "created_end": date(2020, 1, 1)}, "created_start")],
+    [
+        ({"page": 0}, "page"),
+        ({"page": True}, "page"),
+        ({"per_page": 101}, "per_page"),
+        ({"per_page": 0}, "per_page"),
+        ({"per_page": 2.0}, "per_page"),
+        ({"created_start": "2020-01-01"}, "created_start"),
+        ({"created_end": datetime(2020, 1, 1)}, "created_end"),
+        ({"created_start": date(2020, 2, 1), "created_end": date(2020, 1, 1)}, "created_start"),
+    ],
 )
 async def test_bad_paging_refused_before_any_request(
     mocked: aioresponses, make_session: Callable[..., bw.Session], kwargs: Any, field: str

@@ -62,8 +62,14 @@ class SimList:
             page = last
         items = self.items[(page - 1) * size : page * size]
         count = len(self.items) + self.count_excess if self.send_count else None
-        return bw.Page(items=items, count=count, page=page, per_page=per_page,
-                       next_page=None, previous_page=None)
+        return bw.Page(
+            items=items,
+            count=count,
+            page=page,
+            per_page=per_page,
+            next_page=None,
+            previous_page=None,
+        )
 
     def answer(self, index: int) -> None:
         _, _, gate = self.waiting.pop(index % len(self.waiting))
@@ -88,8 +94,7 @@ async def pages_of(
     stats: PageStats | None = None,
     **options: object,
 ) -> AsyncGenerator[bw.Page[int], None]:
-    source: Source[int] = Source(sim.fetch, lambda x: x, per_page=per_page, label="sim",
-                                 **options)  # type: ignore[arg-type]
+    source: Source[int] = Source(sim.fetch, lambda x: x, per_page=per_page, label="sim", **options)  # type: ignore[arg-type]
 
     async def one() -> AsyncGenerator[Source[int], None]:
         yield source
@@ -199,8 +204,11 @@ async def test_inserts_in_front_between_out_of_order_answers_lose_nothing() -> N
     stats = PageStats()
 
     async def consume() -> list[int]:
-        return [x async for page in pages_of(sim, per_page=10, count_hint=60, stats=stats)
-                for x in page.items]
+        return [
+            x
+            async for page in pages_of(sim, per_page=10, count_hint=60, stats=stats)
+            for x in page.items
+        ]
 
     consumer = asyncio.ensure_future(consume())
     while len(sim.waiting) < 4:  # noqa: ASYNC110 - polling the simulated server
@@ -223,8 +231,11 @@ async def test_deletes_between_reads_lose_nothing() -> None:
     stats = PageStats()
 
     async def consume() -> list[int]:
-        return [x async for page in pages_of(sim, per_page=10, concurrency=1, stats=stats)
-                for x in page.items]
+        return [
+            x
+            async for page in pages_of(sim, per_page=10, concurrency=1, stats=stats)
+            for x in page.items
+        ]
 
     consumer = asyncio.ensure_future(consume())
     while not sim.waiting:  # noqa: ASYNC110 - polling the simulated server
@@ -249,9 +260,13 @@ async def test_resume_after_the_list_shrank_reads_the_page_before() -> None:
     committed = first[1]  # pages 1 and 2 were written, then the run stopped
     sim.delete_at(0)
     sim.delete_at(0)
-    rest = [x async for page in pages_of(
-        sim, per_page=10, start_page=3, count_hint=committed.count,
-        known=list(committed.items)) for x in page.items]
+    rest = [
+        x
+        async for page in pages_of(
+            sim, per_page=10, start_page=3, count_hint=committed.count, known=list(committed.items)
+        )
+        for x in page.items
+    ]
     written = [x for p in first[:2] for x in p.items] + rest
     assert set(range(3, 51)) <= set(written)
     assert len(written) == len(set(written))
@@ -286,9 +301,14 @@ def test_random_schedules_lose_nothing_and_repeat_nothing(
         sim = SimList(size)
         original = list(sim.items)
         deleted: set[int] = set()
-        got = await run_tracking(sim, schedule, deleted, per_page=per_page,
-                                 concurrency=concurrency,
-                                 count_hint=size if hinted else None)
+        got = await run_tracking(
+            sim,
+            schedule,
+            deleted,
+            per_page=per_page,
+            concurrency=concurrency,
+            count_hint=size if hinted else None,
+        )
         assert len(got) == len(set(got))
         assert set(got) <= set(original) | set(range(size + 1, sim.next_id))
         if kind != "both":
@@ -311,7 +331,6 @@ async def run_tracking(
 
     sim.delete_at = delete_at  # type: ignore[method-assign]
     return await run(sim, steps_, **options)
-
 
 
 async def test_deletes_while_a_gap_is_being_closed_are_followed_back() -> None:

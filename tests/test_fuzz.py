@@ -22,15 +22,20 @@ from bangwo8_async.converter import _DETAILED, _FAST, structure
 from .conftest import vendor
 
 # Derandomized: the same examples on every run, so CI is deterministic.
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 junk = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
-    | st.floats(allow_nan=False) | st.text(max_size=12)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=12)
     | st.sampled_from(["", "0", "-1", "1.5", "进行中", "待处理", "2022-13-45", "9" * 30]),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                  max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 
@@ -71,13 +76,17 @@ def read(endpoint: str, body: bytes) -> Any:
     if endpoint == "get":
         return structure(_member(data, "get_call_task"), bw.CallTaskDetail, endpoint="get")
     if endpoint == "create":
-        return structure(_member(data, "create_call_task"), bw.CreatedCallTask,
-                         endpoint="create")
+        return structure(_member(data, "create_call_task"), bw.CreatedCallTask, endpoint="create")
     return data
 
 
-ENDPOINTS = {"list": "list_call_tasks", "users": "list_task_users", "get": "get_call_task",
-             "create": "create_call_task", "delete": "delete_not_found"}
+ENDPOINTS = {
+    "list": "list_call_tasks",
+    "users": "list_task_users",
+    "get": "get_call_task",
+    "create": "create_call_task",
+    "delete": "delete_not_found",
+}
 
 
 def only_typed_errors(endpoint: str, body: bytes) -> None:
@@ -96,16 +105,21 @@ def test_mutated_payloads_give_a_model_or_a_typed_error(endpoint: str, data: st.
 
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 @FUZZ
-@given(body=st.binary(max_size=200) | st.sampled_from([b"\xff\xfe{}", b"{\"callTask\": [",
-                                                      b"<html>", b"null", b"[]", b"1e999"]))
+@given(
+    body=st.binary(max_size=200)
+    | st.sampled_from([b"\xff\xfe{}", b'{"callTask": [', b"<html>", b"null", b"[]", b"1e999"])
+)
 def test_bytes_that_are_not_json_give_decode_error(endpoint: str, body: bytes) -> None:
     only_typed_errors(endpoint, body)
 
 
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
 @FUZZ
-@given(data=st.data(), codec=st.sampled_from(["gbk", "gb18030", "utf-8", "utf-16"]),
-       boms=st.integers(1, 2))
+@given(
+    data=st.data(),
+    codec=st.sampled_from(["gbk", "gb18030", "utf-8", "utf-16"]),
+    boms=st.integers(1, 2),
+)
 def test_a_payload_reads_the_same_in_any_declared_charset_or_behind_boms(
     endpoint: str, data: st.DataObject, codec: str, boms: int
 ) -> None:
@@ -141,14 +155,17 @@ def test_every_truncated_example_is_a_decode_error(cut: int) -> None:
             read(endpoint, body[: min(cut, len(body) - 1)])
 
 
-records = st.fixed_dictionaries({
-    "callTaskId": st.one_of(st.integers(-5, 10**12), st.from_regex(r"\A-?[0-9]{1,12}\Z"), junk),
-    "task_name": st.one_of(st.text(max_size=8), junk),
-    "task_start": st.one_of(st.dates().map(str), st.datetimes().map(
-        lambda d: d.strftime("%Y-%m-%d %H:%M:%S")), junk),
-    "task_end": st.one_of(st.dates().map(str), junk),
-    "complete": st.one_of(st.sampled_from(["进行中", "已完成", "逾期未完成", "新状态"]), junk),
-})
+records = st.fixed_dictionaries(
+    {
+        "callTaskId": st.one_of(st.integers(-5, 10**12), st.from_regex(r"\A-?[0-9]{1,12}\Z"), junk),
+        "task_name": st.one_of(st.text(max_size=8), junk),
+        "task_start": st.one_of(
+            st.dates().map(str), st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S")), junk
+        ),
+        "task_end": st.one_of(st.dates().map(str), junk),
+        "complete": st.one_of(st.sampled_from(["进行中", "已完成", "逾期未完成", "新状态"]), junk),
+    }
+)
 
 
 def assert_converters_agree(record: dict[str, Any], cl: type) -> None:
@@ -170,18 +187,26 @@ def test_fast_and_detailed_converters_agree(record: dict[str, Any]) -> None:
     assert_converters_agree(record, bw.CallTask)
 
 
-user_records = st.fixed_dictionaries({
-    "callTaskid": st.one_of(st.integers(1, 10**9).map(str), junk),
-    "userList": st.one_of(junk, st.fixed_dictionaries({
-        "cId": st.one_of(st.just(""), st.integers(1, 10**9).map(str), junk),
-        "uId": st.one_of(st.just(""), st.integers(1, 10**9), junk),
-        "userName": st.one_of(st.text(max_size=5), junk),
-        "companyName": st.text(max_size=5),
-        "phone": st.one_of(st.from_regex(r"\A\+?[0-9 -]{1,14}\Z"), junk),
-        "progress": st.one_of(st.sampled_from(["待处理", "未接听", "已完成", -1, 0, 1, "2"]),
-                              junk),
-    })),
-})
+user_records = st.fixed_dictionaries(
+    {
+        "callTaskid": st.one_of(st.integers(1, 10**9).map(str), junk),
+        "userList": st.one_of(
+            junk,
+            st.fixed_dictionaries(
+                {
+                    "cId": st.one_of(st.just(""), st.integers(1, 10**9).map(str), junk),
+                    "uId": st.one_of(st.just(""), st.integers(1, 10**9), junk),
+                    "userName": st.one_of(st.text(max_size=5), junk),
+                    "companyName": st.text(max_size=5),
+                    "phone": st.one_of(st.from_regex(r"\A\+?[0-9 -]{1,14}\Z"), junk),
+                    "progress": st.one_of(
+                        st.sampled_from(["待处理", "未接听", "已完成", -1, 0, 1, "2"]), junk
+                    ),
+                }
+            ),
+        ),
+    }
+)
 
 
 @FUZZ
@@ -193,9 +218,16 @@ def test_fast_and_detailed_user_converters_agree(record: dict[str, Any]) -> None
 # -- bad caller input --------------------------------------------------------------------------
 
 not_an_id = st.one_of(
-    st.integers(max_value=0), st.booleans(), st.floats(), st.text(max_size=5), st.none(),
-    st.lists(st.integers(1, 5), max_size=2), st.binary(max_size=3), st.decimals(),
-    st.dates(), st.sampled_from([1.0, "1", b"1", (1,), {1: 1}]),
+    st.integers(max_value=0),
+    st.booleans(),
+    st.floats(),
+    st.text(max_size=5),
+    st.none(),
+    st.lists(st.integers(1, 5), max_size=2),
+    st.binary(max_size=3),
+    st.decimals(),
+    st.dates(),
+    st.sampled_from([1.0, "1", b"1", (1,), {1: 1}]),
 )
 
 
@@ -229,8 +261,7 @@ CALLS: dict[str, Callable[[Any], Coroutine[Any, Any, Any]]] = {
 @FUZZ
 @given(value=not_an_id)
 def test_bad_ids_and_arguments_are_refused_before_sending(call: str, value: Any) -> None:
-    if call == "list created_start" and isinstance(value, date) and not isinstance(
-            value, datetime):
+    if call == "list created_start" and isinstance(value, date) and not isinstance(value, datetime):
         return  # a date is a valid filter
     assert refused(CALLS[call](value), SESSION)
 
@@ -241,22 +272,44 @@ def test_per_page_above_the_vendor_ceiling_is_refused(per_page: int) -> None:
     assert refused(bw.list_call_tasks(SESSION, per_page=per_page), SESSION)
 
 
-GOOD: dict[str, Any] = {"task_name": "t", "task_start": date(2024, 1, 1),
-                        "task_end": date(2024, 1, 2), "customer_ids": [1], "agent_ids": [2],
-                        "data_source": bw.DataSource.COMPANY}
+GOOD: dict[str, Any] = {
+    "task_name": "t",
+    "task_start": date(2024, 1, 1),
+    "task_end": date(2024, 1, 2),
+    "customer_ids": [1],
+    "agent_ids": [2],
+    "data_source": bw.DataSource.COMPANY,
+}
 WRONG: dict[str, st.SearchStrategy[Any]] = {
-    "task_name": st.one_of(st.just(""), st.text(alphabet=" \t\n", max_size=3), st.integers(),
-                           st.none(), st.lists(st.text(), max_size=1)),
-    "task_start": st.one_of(st.text(max_size=10), st.integers(), st.none(),
-                            st.dates(min_value=date(2024, 1, 3))),
-    "task_end": st.one_of(st.text(max_size=10), st.floats(), st.none(),
-                          st.dates(max_value=date(2023, 12, 31))),
-    "customer_ids": st.one_of(st.just([]), st.lists(not_an_id, min_size=1, max_size=3),
-                              st.text(min_size=1, max_size=3), st.integers(), st.none()),
-    "agent_ids": st.one_of(st.just(()), st.lists(not_an_id, min_size=1, max_size=3),
-                           st.none(), st.booleans()),
-    "data_source": st.one_of(st.text(max_size=3).filter(lambda s: s not in ("0", "1")),
-                             st.integers(), st.none(), st.just(bw.TaskStatus.COMPLETED)),
+    "task_name": st.one_of(
+        st.just(""),
+        st.text(alphabet=" \t\n", max_size=3),
+        st.integers(),
+        st.none(),
+        st.lists(st.text(), max_size=1),
+    ),
+    "task_start": st.one_of(
+        st.text(max_size=10), st.integers(), st.none(), st.dates(min_value=date(2024, 1, 3))
+    ),
+    "task_end": st.one_of(
+        st.text(max_size=10), st.floats(), st.none(), st.dates(max_value=date(2023, 12, 31))
+    ),
+    "customer_ids": st.one_of(
+        st.just([]),
+        st.lists(not_an_id, min_size=1, max_size=3),
+        st.text(min_size=1, max_size=3),
+        st.integers(),
+        st.none(),
+    ),
+    "agent_ids": st.one_of(
+        st.just(()), st.lists(not_an_id, min_size=1, max_size=3), st.none(), st.booleans()
+    ),
+    "data_source": st.one_of(
+        st.text(max_size=3).filter(lambda s: s not in ("0", "1")),
+        st.integers(),
+        st.none(),
+        st.just(bw.TaskStatus.COMPLETED),
+    ),
 }
 
 

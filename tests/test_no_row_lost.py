@@ -14,8 +14,14 @@ from bangwo8_async.testing._state import FakeState
 
 
 def row(cid: str, uid: str, name: str, phone: str, progress: str = "待处理") -> dict[str, str]:
-    return {"cId": cid, "uId": uid, "userName": name, "companyName": "北京科技有限公司",
-            "phone": phone, "progress": progress}
+    return {
+        "cId": cid,
+        "uId": uid,
+        "userName": name,
+        "companyName": "北京科技有限公司",
+        "phone": phone,
+        "progress": progress,
+    }
 
 
 #: One contact with three phone numbers, three people with no contact id under one company,
@@ -50,7 +56,7 @@ async def test_every_customer_row_is_kept(
 
 
 async def test_progress_changing_between_reads_is_still_a_repeat(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     """A row shifted onto the next page with a new progress is the same customer."""
     rows = [row(str(9516100 + i), "5061001", f"客户{i}", f"1390000{i:04d}") for i in range(6)]
@@ -70,7 +76,7 @@ async def test_progress_changing_between_reads_is_still_a_repeat(
 
 
 async def test_a_page_cap_below_per_page_loses_nothing(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=1234, users_per_task=120, page_cap=50) as fake:
         async with make_session(fake) as session:
@@ -90,8 +96,12 @@ async def test_tasks_added_in_front_during_an_out_of_order_export(
         present = set(fake.state.order)
         stats = bw.PageStats()
         async with make_session(fake) as session:
-            got = [t.call_task_id async for t in bw.iter_call_tasks(
-                session, per_page=100, concurrency=concurrency, stats=stats)]
+            got = [
+                t.call_task_id
+                async for t in bw.iter_call_tasks(
+                    session, per_page=100, concurrency=concurrency, stats=stats
+                )
+            ]
     assert present <= set(got)
     assert len(got) == len(set(got))
     assert [t for t in got if t in present] == [t for t in fake.state.order if t in present]
@@ -101,8 +111,10 @@ async def test_tasks_deleted_during_an_export(make_session: Callable[..., bw.Ses
     async with FakeBangwo8(tasks=1500, jitter=0.01, delete_every=4, seed=2) as fake:
         before = list(fake.state.order)
         async with make_session(fake) as session:
-            got = [t.call_task_id async for t in bw.iter_call_tasks(
-                session, per_page=50, concurrency=8)]
+            got = [
+                t.call_task_id
+                async for t in bw.iter_call_tasks(session, per_page=50, concurrency=8)
+            ]
         survivors = set(fake.state.order)
     assert survivors <= set(got)
     assert len(got) == len(set(got))
@@ -117,8 +129,10 @@ async def test_no_count_and_clamped_pages_end(
     # 300 tasks: the last page is full, so only the repeats can end the list.
     async with FakeBangwo8(tasks=300, send_count=False, clamp_pages=True) as fake:
         async with make_session(fake) as session:
-            got = [t.call_task_id async for t in bw.iter_call_tasks(
-                session, per_page=100, concurrency=concurrency)]
+            got = [
+                t.call_task_id
+                async for t in bw.iter_call_tasks(session, per_page=100, concurrency=concurrency)
+            ]
         assert got == fake.state.order
         assert len(fake.log) <= 4 + concurrency  # the list, one page of repeats, what flew
 
@@ -136,12 +150,16 @@ async def test_an_empty_page_without_a_list_ends_cleanly(
 
 
 async def test_count_hint_asks_for_the_first_round_at_once(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=950, latency=0.01) as fake:
         async with make_session(fake) as session:
-            got = [t.call_task_id async for t in bw.iter_call_tasks(
-                session, per_page=100, concurrency=4, count_hint=1000)]
+            got = [
+                t.call_task_id
+                async for t in bw.iter_call_tasks(
+                    session, per_page=100, concurrency=4, count_hint=1000
+                )
+            ]
         assert got == fake.state.order
         first_round = sorted(int(r.query["page"]) for r in fake.log[:4])
         assert first_round == [1, 2, 3, 4]
@@ -149,7 +167,7 @@ async def test_count_hint_asks_for_the_first_round_at_once(
 
 
 async def test_resuming_from_a_page_with_what_is_known(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=300) as fake:
         async with make_session(fake) as session:
@@ -157,13 +175,22 @@ async def test_resuming_from_a_page_with_what_is_known(
             committed = pages[2]
             for _ in range(3):  # three tasks deleted in front while the export was stopped
                 fake.state.delete(fake.state.order[0])
-            rest = [t.call_task_id async for t in bw.iter_call_tasks(
-                session, per_page=committed.per_page, start_page=committed.page + 1,
-                count_hint=committed.count)]
+            rest = [
+                t.call_task_id
+                async for t in bw.iter_call_tasks(
+                    session,
+                    per_page=committed.per_page,
+                    start_page=committed.page + 1,
+                    count_hint=committed.count,
+                )
+            ]
             again = bw.iter_call_task_pages(
-                session, per_page=committed.per_page, start_page=committed.page + 1,
+                session,
+                per_page=committed.per_page,
+                start_page=committed.page + 1,
                 count_hint=committed.count,
-                known=[bw.row_identity(t) for t in committed.items])
+                known=[bw.row_identity(t) for t in committed.items],
+            )
             exact = [t.call_task_id async for p in again for t in p.items]
     written = [t.call_task_id for p in pages[:3] for t in p.items]
     assert set(fake.state.order) <= set(written + exact)
@@ -172,7 +199,7 @@ async def test_resuming_from_a_page_with_what_is_known(
 
 
 async def test_all_customer_pages_resume_after_a_cursor(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=40, users_per_task=7) as fake:
         async with make_session(fake) as session:
@@ -180,8 +207,11 @@ async def test_all_customer_pages_resume_after_a_cursor(
             rows = [u for p in whole for u in p.page.items]
             for cut in (0, 5, 11, len(whole) - 2):
                 cursor = bw.UsersCursor.from_dict(whole[cut].cursor.to_dict())
-                tail = [u async for p in bw.iter_all_task_user_pages(
-                    session, per_page=3, after=cursor) for u in p.page.items]
+                tail = [
+                    u
+                    async for p in bw.iter_all_task_user_pages(session, per_page=3, after=cursor)
+                    for u in p.page.items
+                ]
                 head = [u for p in whole[: cut + 1] for u in p.page.items]
                 assert head + tail == rows, cut
     assert len(rows) == 40 * 7
@@ -190,7 +220,7 @@ async def test_all_customer_pages_resume_after_a_cursor(
 
 
 async def test_a_task_with_no_customers_gives_one_empty_page(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=3, users_per_task=2) as fake:
         empty = fake.state.order[1]
@@ -198,13 +228,17 @@ async def test_a_task_with_no_customers_gives_one_empty_page(
         async with make_session(fake) as session:
             pages = [p async for p in bw.iter_all_task_user_pages(session)]
     assert [(p.task.call_task_id, len(p.page.items), p.last) for p in pages] == [
-        (fake.state.order[0], 2, True), (empty, 0, True), (fake.state.order[2], 2, True)]
+        (fake.state.order[0], 2, True),
+        (empty, 0, True),
+        (fake.state.order[2], 2, True),
+    ]
 
 
 def test_row_identity() -> None:
     user = bw.TaskUser(1, None, 2, "王伟", "公司", "010-1", bw.Progress.PENDING)
     assert bw.row_identity(user) == (1, None, 2, "王伟", "公司", "010-1")
     assert bw.row_identity(bw.TaskUser(1, None, 2, "王伟", "公司", "010-1", "新")) == (
-        bw.row_identity(user))
+        bw.row_identity(user)
+    )
     with pytest.raises(bw.ValidationError):
         bw.row_identity("not a row")  # type: ignore[arg-type]

@@ -30,8 +30,7 @@ async def test_every_task_once_in_order(
     fake: FakeBangwo8, make_session: Callable[..., bw.Session], per_page: int, concurrency: int
 ) -> None:
     async with make_session(fake) as session:
-        got = await ids_of(bw.iter_call_tasks(session, per_page=per_page,
-                                              concurrency=concurrency))
+        got = await ids_of(bw.iter_call_tasks(session, per_page=per_page, concurrency=concurrency))
     assert got == fake.state.order
     pages = fake.requests("GET", "/api/v1/callTask.json")
     assert sorted(int(r.query["page"]) for r in pages) == list(range(1, -(-250 // per_page) + 1))
@@ -80,8 +79,7 @@ async def test_count_shrinking_mid_export(
                 fake.state.delete(call_task_id)
 
     async with make_session(fake) as session:
-        got = await ids_of(bw.iter_call_tasks(session, per_page=10, concurrency=2,
-                                              on_page=shrink))
+        got = await ids_of(bw.iter_call_tasks(session, per_page=10, concurrency=2, on_page=shrink))
     survivors = fake.state.order
     assert got[: len(survivors)] == survivors
     assert len(got) == len(set(got))
@@ -99,8 +97,7 @@ async def test_duplicates_across_pages_are_dropped(
             fake.state.add_tasks(4, front=True)
 
     async with make_session(fake) as session:
-        got = await ids_of(bw.iter_call_tasks(session, per_page=10, concurrency=1,
-                                              on_page=insert))
+        got = await ids_of(bw.iter_call_tasks(session, per_page=10, concurrency=1, on_page=insert))
     assert len(got) == len(set(got))
     assert [i for i in got if i in set(original)] == original
 
@@ -151,8 +148,9 @@ async def test_slow_consumer_holds_fetching_back(
         started_at_page.append(len(fake.log))
 
     async with make_session(fake) as session:
-        async for _ in bw.iter_call_tasks(session, per_page=5, concurrency=4, on_page=watch,
-                                          read_ahead=20):
+        async for _ in bw.iter_call_tasks(
+            session, per_page=5, concurrency=4, on_page=watch, read_ahead=20
+        ):
             await asyncio.sleep(0.0005)  # a slow consumer: the fetching must wait for it
     pages = 50
     # At most read_ahead items (4 pages of 5) wait for the consumer, besides the page it takes.
@@ -177,13 +175,12 @@ async def test_on_page_reports_progress(
 ) -> None:
     calls: list[tuple[int, int, int | None]] = []
     async with make_session(fake) as session:
-        await ids_of(bw.iter_call_tasks(session, per_page=100,
-                                        on_page=lambda *a: calls.append(a)))
+        await ids_of(bw.iter_call_tasks(session, per_page=100, on_page=lambda *a: calls.append(a)))
     assert calls == [(1, 100, 250), (2, 200, 250), (3, 250, 250)]
 
 
 async def test_next_page_on_another_host_is_never_requested(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=95, link_host="evil.invalid:1") as fake:
         async with make_session(fake, max_retries=0) as session:
@@ -197,8 +194,14 @@ async def test_arguments_checked_before_iteration(
     fake: FakeBangwo8, make_session: Callable[..., bw.Session]
 ) -> None:
     async with make_session(fake) as session:
-        for kwargs in ({"per_page": 0}, {"per_page": 101}, {"concurrency": 0},
-                       {"concurrency": 2.5}, {"on_page": 3}, {"created_start": "2022-01-01"}):
+        for kwargs in (
+            {"per_page": 0},
+            {"per_page": 101},
+            {"concurrency": 0},
+            {"concurrency": 2.5},
+            {"on_page": 3},
+            {"created_start": "2022-01-01"},
+        ):
             with pytest.raises(bw.ValidationError):
                 bw.iter_call_tasks(session, **kwargs)  # type: ignore[arg-type]
         with pytest.raises(bw.ValidationError):
@@ -216,11 +219,11 @@ async def test_created_filters_are_sent_and_applied(
     from datetime import date
 
     start, end = date(2022, 6, 1), date(2022, 12, 31)
-    expected = [i for i in fake.state.order
-                if start <= (fake.state.task(i).created) <= end]  # type: ignore[union-attr]
+    expected = [i for i in fake.state.order if start <= (fake.state.task(i).created) <= end]  # type: ignore[union-attr]
     async with make_session(fake) as session:
-        got = await ids_of(bw.iter_call_tasks(session, per_page=20, created_start=start,
-                                              created_end=end))
+        got = await ids_of(
+            bw.iter_call_tasks(session, per_page=20, created_start=start, created_end=end)
+        )
     assert got == expected and 0 < len(got) < 250
     assert all(r.query["created_start"] == "2022-06-01" for r in fake.log)
 
@@ -241,17 +244,20 @@ async def test_iter_task_users_every_page(make_session: Callable[..., bw.Session
 async def test_iter_all_task_users_task_by_task(make_session: Callable[..., bw.Session]) -> None:
     async with FakeBangwo8(tasks=230, users_per_task=7) as fake:
         fake.latency = 0.002
-        expected = [(t, c) for t in fake.state.order
-                    for c in fake.state.customers(fake.state.task(t))]  # type: ignore[arg-type]
+        expected = [
+            (t, c) for t in fake.state.order for c in fake.state.customers(fake.state.task(t))
+        ]  # type: ignore[arg-type]
         async with make_session(fake, max_concurrency=5) as session:
-            got = [(u.call_task_id, customer_of(u))
-                   async for u in bw.iter_all_task_users(session, per_page=3)]
+            got = [
+                (u.call_task_id, customer_of(u))
+                async for u in bw.iter_all_task_users(session, per_page=3)
+            ]
         assert got == expected
         assert fake.peak_in_flight <= 5
 
 
 async def test_iter_all_task_users_skips_a_task_deleted_meanwhile(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(tasks=60, users_per_task=2) as fake:
         victim = fake.state.order[40]
@@ -261,8 +267,7 @@ async def test_iter_all_task_users_skips_a_task_deleted_meanwhile(
                 fake.state.delete(victim)
 
         async with make_session(fake, max_concurrency=2) as session:
-            got = [u.call_task_id
-                   async for u in bw.iter_all_task_users(session, on_page=delete)]
+            got = [u.call_task_id async for u in bw.iter_all_task_users(session, on_page=delete)]
         assert victim not in got
         assert got == [t for t in fake.state.order for _ in range(2)]
         assert fake.requests("GET", f"/api/v1/callTask/userList/{victim}.json")
@@ -394,14 +399,26 @@ async def test_full_last_page_and_a_next_link_keep_going(
     """A stale ``count`` that the server's own links contradict: follow the links' word."""
 
     def page(first: int, n: int, more: bool) -> bytes:
-        items = [{"callTaskId": str(i), "task_name": "t", "task_start": "2024-01-01",
-                  "task_end": "2024-01-02", "complete": "进行中"} for i in range(first, first + n)]
+        items = [
+            {
+                "callTaskId": str(i),
+                "task_name": "t",
+                "task_start": "2024-01-01",
+                "task_end": "2024-01-02",
+                "complete": "进行中",
+            }
+            for i in range(first, first + n)
+        ]
         link = "https://elsewhere.invalid/api/v1/callTask.json?page=9" if more else None
         return orjson.dumps({"callTask": items, "count": 20, "next_page": link})
 
     url = re.compile(r"^https://api\.test\.invalid/api/v1/callTask\.json\?page=(\d+)")
-    bodies = {1: page(1, 10, True), 2: page(11, 10, True), 3: page(21, 10, True),
-              4: page(31, 5, False)}
+    bodies = {
+        1: page(1, 10, True),
+        2: page(11, 10, True),
+        3: page(21, 10, True),
+        4: page(31, 5, False),
+    }
     for number, body in bodies.items():
         mocked.get(re.compile(url.pattern.replace(r"(\d+)", str(number)) + r"\b.*"), body=body)
     async with make_session() as session:

@@ -31,8 +31,14 @@ def hardy(make_session: Callable[..., bw.Session], fake: FakeBangwo8, **kw: obje
 
 
 async def test_every_fault_kind_is_in_the_mix() -> None:
-    assert set(RATE_FAULTS) == {Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED,
-                                Fault.RESET_BEFORE, Fault.RESET_AFTER, Fault.TRUNCATED}
+    assert set(RATE_FAULTS) == {
+        Fault.SERVER_ERROR,
+        Fault.UNAVAILABLE,
+        Fault.RATE_LIMITED,
+        Fault.RESET_BEFORE,
+        Fault.RESET_AFTER,
+        Fault.TRUNCATED,
+    }
 
 
 async def test_export_tasks_through_faults(make_session: Callable[..., bw.Session]) -> None:
@@ -44,15 +50,16 @@ async def test_export_tasks_through_faults(make_session: Callable[..., bw.Sessio
         assert fake.peak_in_flight <= 6
 
 
-async def test_export_all_customers_through_faults(
-    make_session: Callable[..., bw.Session]
-) -> None:
+async def test_export_all_customers_through_faults(make_session: Callable[..., bw.Session]) -> None:
     async with faulty(tasks=2000, users_per_task=5) as fake:
-        expected = [(t, c) for t in fake.state.order
-                    for c in fake.state.customers(fake.state.task(t))]  # type: ignore[arg-type]
+        expected = [
+            (t, c) for t in fake.state.order for c in fake.state.customers(fake.state.task(t))
+        ]  # type: ignore[arg-type]
         async with hardy(make_session, fake, max_concurrency=8) as session:
-            got = [(u.call_task_id, u.contact_id if u.contact_id is not None else u.company_id)
-                   async for u in bw.iter_all_task_users(session)]
+            got = [
+                (u.call_task_id, u.contact_id if u.contact_id is not None else u.company_id)
+                async for u in bw.iter_all_task_users(session)
+            ]
         assert len(expected) == 10_000
         assert got == expected
         assert {r.fault for r in fake.log} >= set(RATE_FAULTS)
@@ -60,16 +67,26 @@ async def test_export_all_customers_through_faults(
 
 
 async def test_creates_through_faults_make_exactly_one_task_each(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with faulty(tasks=10) as fake:
         async with hardy(make_session, fake) as session:
-            created = await asyncio.gather(*(
-                bw.create_call_task(session, bw.NewCallTask(
-                    f"任务{i}", date(2024, 1, 1), date(2024, 1, 2), [1000 + i], [7],
-                    bw.DataSource.CONTACT))
-                for i in range(30)
-            ))
+            created = await asyncio.gather(
+                *(
+                    bw.create_call_task(
+                        session,
+                        bw.NewCallTask(
+                            f"任务{i}",
+                            date(2024, 1, 1),
+                            date(2024, 1, 2),
+                            [1000 + i],
+                            [7],
+                            bw.DataSource.CONTACT,
+                        ),
+                    )
+                    for i in range(30)
+                )
+            )
         new_ids = {c.assignments[0].call_task_id for c in created}
         assert len(new_ids) == 30
         assert len(fake.state) == 40
@@ -90,11 +107,16 @@ async def test_deletes_through_faults_all_succeed(make_session: Callable[..., bw
 
 
 async def test_giving_up_raises_the_last_failure_with_attempts(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8() as fake:
-        fake.inject(Fault.RESET_BEFORE, Fault.RESET_BEFORE, Fault.SERVER_ERROR,
-                    Fault.UNAVAILABLE, query={"page": "2"})
+        fake.inject(
+            Fault.RESET_BEFORE,
+            Fault.RESET_BEFORE,
+            Fault.SERVER_ERROR,
+            Fault.UNAVAILABLE,
+            query={"page": "2"},
+        )
         async with make_session(fake, max_retries=2, backoff=bw.Backoff.instant()) as session:
             with pytest.raises(bw.ServerError) as info:
                 [t async for t in bw.iter_call_tasks(session, per_page=50)]
@@ -104,7 +126,7 @@ async def test_giving_up_raises_the_last_failure_with_attempts(
 
 
 async def test_a_server_that_never_answers_gives_transport_error_in_time(
-    make_session: Callable[..., bw.Session]
+    make_session: Callable[..., bw.Session],
 ) -> None:
     async with FakeBangwo8(fault_rate=1.0, fault_kinds=[Fault.SLOW], slow_seconds=30) as fake:
         loop = asyncio.get_running_loop()

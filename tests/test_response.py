@@ -26,26 +26,76 @@ def test_success_returns_json() -> None:
 @pytest.mark.parametrize(
     ("status", "body", "cls", "code", "message"),
     [
-        (404, '{"errcode": "100047", "errmsg": "Invalid resource URI"}', bw.NotFoundError,
-         "100047", "Invalid resource URI"),
-        (400, '{"errcode": "100002", "errmsg": "Invalid parameters"}', bw.APIError,
-         "100002", "Invalid parameters"),
-        (401, '{"errcode": "40001", "errmsg": "Authentication failed"}', bw.AuthenticationError,
-         "40001", "Authentication failed"),
-        (403, '{"errcode": "40003", "errmsg": "not an administrator"}',
-         bw.PermissionDeniedError, "40003", "not an administrator"),
-        (429, '{"errcode": "429", "errmsg": "Too Many Requests"}', bw.RateLimitError, "429",
-         "Too Many Requests"),
-        (500, '{"errcode": "500", "errmsg": "Internal Server Error"}', bw.ServerError, "500",
-         "Internal Server Error"),
-        (400, '{"error": "invalid_client", "error_description": "bad secret"}',
-         bw.AuthenticationError, "invalid_client", "bad secret"),
-        (400, '{"error": "invalid_request", "error_description": "must be POST"}', bw.APIError,
-         "invalid_request", "must be POST"),
-        (401, '{"error": "invalid_client"}', bw.AuthenticationError, "invalid_client",
-         "invalid_client"),
-        (503, "<html><head><title>503 Service Unavailable</title></head><body>down</body></html>",
-         bw.ServerError, None, "503 Service Unavailable"),
+        (
+            404,
+            '{"errcode": "100047", "errmsg": "Invalid resource URI"}',
+            bw.NotFoundError,
+            "100047",
+            "Invalid resource URI",
+        ),
+        (
+            400,
+            '{"errcode": "100002", "errmsg": "Invalid parameters"}',
+            bw.APIError,
+            "100002",
+            "Invalid parameters",
+        ),
+        (
+            401,
+            '{"errcode": "40001", "errmsg": "Authentication failed"}',
+            bw.AuthenticationError,
+            "40001",
+            "Authentication failed",
+        ),
+        (
+            403,
+            '{"errcode": "40003", "errmsg": "not an administrator"}',
+            bw.PermissionDeniedError,
+            "40003",
+            "not an administrator",
+        ),
+        (
+            429,
+            '{"errcode": "429", "errmsg": "Too Many Requests"}',
+            bw.RateLimitError,
+            "429",
+            "Too Many Requests",
+        ),
+        (
+            500,
+            '{"errcode": "500", "errmsg": "Internal Server Error"}',
+            bw.ServerError,
+            "500",
+            "Internal Server Error",
+        ),
+        (
+            400,
+            '{"error": "invalid_client", "error_description": "bad secret"}',
+            bw.AuthenticationError,
+            "invalid_client",
+            "bad secret",
+        ),
+        (
+            400,
+            '{"error": "invalid_request", "error_description": "must be POST"}',
+            bw.APIError,
+            "invalid_request",
+            "must be POST",
+        ),
+        (
+            401,
+            '{"error": "invalid_client"}',
+            bw.AuthenticationError,
+            "invalid_client",
+            "invalid_client",
+        ),
+        (
+            503,
+            "<html><head><title>503 Service Unavailable</title></head><body>down</body></html>",
+            bw.ServerError,
+            None,
+            "503 Service Unavailable",
+        ),
         (502, "Bad Gateway\n", bw.ServerError, None, "Bad Gateway"),
         (500, "", bw.ServerError, None, "HTTP 500"),
         (302, "", bw.APIError, None, "unexpected redirect (HTTP 302); redirects are not followed"),
@@ -138,8 +188,9 @@ ACK = Expect.ACKNOWLEDGEMENT
 CHINESE = {"callTask": [{"task_name": "外呼任务名称1", "complete": "逾期未完成"}], "count": "1"}
 
 
-@pytest.mark.parametrize("name", ["list_call_tasks", "get_call_task", "create_call_task",
-                                  "list_task_users"])
+@pytest.mark.parametrize(
+    "name", ["list_call_tasks", "get_call_task", "create_call_task", "list_task_users"]
+)
 @pytest.mark.parametrize("boms", [1, 2])
 def test_a_utf8_bom_before_the_json_is_skipped(name: str, boms: int) -> None:
     assert decode(200, BOM * boms + vendor(name)) == decode(200, vendor(name))
@@ -155,8 +206,13 @@ def test_a_bom_before_an_error_body_keeps_the_error() -> None:
 
 @pytest.mark.parametrize(
     ("charset", "codec", "payload"),
-    [("GBK", "gbk", CHINESE), ("gb18030", "gb18030", CHINESE), ("gb2312", "gb2312", CHINESE),
-     ('"GBK"', "gbk", CHINESE), ("Big5", "big5", {"callTask": [{"task_name": "外呼任務"}]})],
+    [
+        ("GBK", "gbk", CHINESE),
+        ("gb18030", "gb18030", CHINESE),
+        ("gb2312", "gb2312", CHINESE),
+        ('"GBK"', "gbk", CHINESE),
+        ("Big5", "big5", {"callTask": [{"task_name": "外呼任務"}]}),
+    ],
 )
 def test_a_declared_charset_is_decoded_by_it(charset: str, codec: str, payload: object) -> None:
     body = orjson.dumps(payload).decode().encode(codec)
@@ -167,8 +223,13 @@ def test_a_declared_charset_is_decoded_by_it(charset: str, codec: str, payload: 
 
 def test_utf8_declared_or_not_takes_the_same_road() -> None:
     body = orjson.dumps(CHINESE)
-    for ctype in ("application/json", "application/json;charset=UTF-8", "text/html; charset=utf8",
-                  "application/json; charset=", "application/json; boundary=x"):
+    for ctype in (
+        "application/json",
+        "application/json;charset=UTF-8",
+        "text/html; charset=utf8",
+        "application/json; charset=",
+        "application/json; boundary=x",
+    ):
         assert decode(200, body, {"Content-Type": ctype}) == CHINESE
 
 
@@ -231,8 +292,14 @@ WAF = b"<!DOCTYPE html>\n<html><head><title>Access denied | WAF</title></head><b
 @pytest.mark.parametrize("expect", list(Expect))
 def test_an_html_page_on_a_2xx_is_a_retryable_decode_error(expect: Expect) -> None:
     with pytest.raises(bw.DecodeError) as info:
-        decode(200, WAF, {"Content-Type": "text/html"}, expect=expect, method="DELETE",
-               path="/callTask/1.json")
+        decode(
+            200,
+            WAF,
+            {"Content-Type": "text/html"},
+            expect=expect,
+            method="DELETE",
+            path="/callTask/1.json",
+        )
     assert info.value.retryable is True
     assert "HTML page" in info.value.message and "Access denied | WAF" in info.value.message
     assert (info.value.method, info.value.path) == ("DELETE", "/callTask/1.json")
@@ -293,9 +360,16 @@ def test_decode_error_retryable_defaults_to_true_and_survives_pickling() -> None
 def test_inconsistent_pages_error_carries_its_numbers() -> None:
     import pickle
 
-    err = bw.InconsistentPagesError("pages do not add up", asked=100, served=37, count=1234,
-                                    page=5, endpoint="list_call_tasks", method="GET",
-                                    path="/callTask.json?page=5")
+    err = bw.InconsistentPagesError(
+        "pages do not add up",
+        asked=100,
+        served=37,
+        count=1234,
+        page=5,
+        endpoint="list_call_tasks",
+        method="GET",
+        path="/callTask.json?page=5",
+    )
     assert isinstance(err, bw.DecodeError)
     assert (err.asked, err.served, err.count, err.page, err.retryable) == (100, 37, 1234, 5, False)
     assert err.endpoint == "list_call_tasks"

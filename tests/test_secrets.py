@@ -19,9 +19,15 @@ SECRET = "oauth-S3cret-Value"
 
 def forbidden(fake: FakeBangwo8) -> list[str]:
     values = [PASSWORD, SECRET, fake.password, fake.secret, *fake._tokens]
-    basic = [base64.b64encode(f"{u}:{p}".encode()).decode() for u, p in
-             [(fake.account, fake.password), (fake.secret_id, fake.secret),
-              ("admin", PASSWORD), (fake.secret_id, SECRET)]]
+    basic = [
+        base64.b64encode(f"{u}:{p}".encode()).decode()
+        for u, p in [
+            (fake.account, fake.password),
+            (fake.secret_id, fake.secret),
+            ("admin", PASSWORD),
+            (fake.secret_id, SECRET),
+        ]
+    ]
     return values + basic + ["Authorization", "Bearer "]
 
 
@@ -29,8 +35,15 @@ def test_reprs_hide_secrets() -> None:
     basic = bw.BasicAuth("admin", PASSWORD)
     creds = bw.ClientCredentials("sid", SECRET)
     session = bw.Session(creds)
-    for text in (repr(basic), str(basic), repr(creds), str(creds), repr(session), str(session),
-                 repr(bw.Session(basic))):
+    for text in (
+        repr(basic),
+        str(basic),
+        repr(creds),
+        str(creds),
+        repr(session),
+        str(session),
+        repr(bw.Session(basic)),
+    ):
         assert PASSWORD not in text and SECRET not in text
     assert "admin" in repr(basic) and "sid" in repr(creds)
 
@@ -40,8 +53,17 @@ async def test_no_secret_anywhere_on_every_error_path(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
-    fake.inject(*[Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED, Fault.RESET_BEFORE,
-                  Fault.RESET_AFTER, Fault.TRUNCATED] * 2)
+    fake.inject(
+        *[
+            Fault.SERVER_ERROR,
+            Fault.UNAVAILABLE,
+            Fault.RATE_LIMITED,
+            Fault.RESET_BEFORE,
+            Fault.RESET_AFTER,
+            Fault.TRUNCATED,
+        ]
+        * 2
+    )
     fake.retry_after = 0
     sessions = [
         make_session(fake),
@@ -66,8 +88,12 @@ async def test_no_secret_anywhere_on_every_error_path(
                     result = await call()
                     texts.append(repr(result))
                 except bw.Bangwo8Error as exc:
-                    texts += [str(exc), repr(exc), repr(vars(exc)),
-                              "".join(traceback.format_exception(exc))]
+                    texts += [
+                        str(exc),
+                        repr(exc),
+                        repr(vars(exc)),
+                        "".join(traceback.format_exception(exc)),
+                    ]
         fake.expire_tokens()
     texts += [r.getMessage() for r in caplog.records]
     texts += [repr(r.args) for r in caplog.records]

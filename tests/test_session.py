@@ -30,7 +30,9 @@ def calls(m: MockedHTTP) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
 async def test_retryable_statuses_are_retried(
-    mocked: MockedHTTP, make_session: Callable[..., bw.Session], sleeps: SleepRecorder,
+    mocked: MockedHTTP,
+    make_session: Callable[..., bw.Session],
+    sleeps: SleepRecorder,
     status: int,
 ) -> None:
     mocked.get(DETAIL, status=status, body=b'{"errcode": "x", "errmsg": "busy"}')
@@ -44,16 +46,30 @@ async def test_retryable_statuses_are_retried(
 
 @pytest.mark.parametrize(
     ("status", "cls"),
-    [(400, bw.APIError), (401, bw.AuthenticationError), (403, bw.PermissionDeniedError),
-     (404, bw.NotFoundError), (405, bw.APIError), (409, bw.APIError), (422, bw.APIError),
-     (301, bw.APIError)],
+    [
+        (400, bw.APIError),
+        (401, bw.AuthenticationError),
+        (403, bw.PermissionDeniedError),
+        (404, bw.NotFoundError),
+        (405, bw.APIError),
+        (409, bw.APIError),
+        (422, bw.APIError),
+        (301, bw.APIError),
+    ],
 )
 async def test_other_statuses_are_not_retried(
-    mocked: MockedHTTP, make_session: Callable[..., bw.Session], sleeps: SleepRecorder,
-    status: int, cls: type[bw.APIError],
+    mocked: MockedHTTP,
+    make_session: Callable[..., bw.Session],
+    sleeps: SleepRecorder,
+    status: int,
+    cls: type[bw.APIError],
 ) -> None:
-    mocked.get(DETAIL, status=status, body=b'{"errcode": "1", "errmsg": "no"}',
-               headers={"Location": "https://elsewhere.invalid/"})
+    mocked.get(
+        DETAIL,
+        status=status,
+        body=b'{"errcode": "1", "errmsg": "no"}',
+        headers={"Location": "https://elsewhere.invalid/"},
+    )
     async with make_session() as session:
         with pytest.raises(cls) as info:
             await bw.get_call_task(session, 7)
@@ -64,8 +80,13 @@ async def test_other_statuses_are_not_retried(
 
 @pytest.mark.parametrize(
     "fault",
-    [aiohttp.ClientConnectionError("refused"), aiohttp.ServerDisconnectedError(),
-     asyncio.TimeoutError(), aiohttp.ClientPayloadError("cut"), ConnectionResetError()],
+    [
+        aiohttp.ClientConnectionError("refused"),
+        aiohttp.ServerDisconnectedError(),
+        asyncio.TimeoutError(),
+        aiohttp.ClientPayloadError("cut"),
+        ConnectionResetError(),
+    ],
 )
 async def test_transport_faults_are_retried(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], fault: Exception
@@ -126,7 +147,9 @@ async def test_no_retries_when_max_retries_is_zero(
 
 @pytest.mark.parametrize("status", [429, 503])
 async def test_retry_after_seconds_honoured(
-    mocked: MockedHTTP, make_session: Callable[..., bw.Session], sleeps: SleepRecorder,
+    mocked: MockedHTTP,
+    make_session: Callable[..., bw.Session],
+    sleeps: SleepRecorder,
     status: int,
 ) -> None:
     mocked.get(DETAIL, status=status, body=b"{}", headers={"Retry-After": "7"})
@@ -193,8 +216,12 @@ async def test_only_post_sends_a_request_id(
 
 @pytest.mark.parametrize(
     "lost",
-    [{"exception": aiohttp.ServerDisconnectedError()}, {"exception": asyncio.TimeoutError()},
-     {"status": 500, "body": b"oops"}, {"status": 503, "body": b"<html>down</html>"}],
+    [
+        {"exception": aiohttp.ServerDisconnectedError()},
+        {"exception": asyncio.TimeoutError()},
+        {"status": 500, "body": b"oops"},
+        {"status": 503, "body": b"<html>down</html>"},
+    ],
 )
 async def test_delete_lost_answer_then_does_not_exist_is_success(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], lost: dict[str, Any]
@@ -208,10 +235,16 @@ async def test_delete_lost_answer_then_does_not_exist_is_success(
 
 @pytest.mark.parametrize(
     "first",
-    [None, {"exception": aiohttp.ClientConnectorError(
-        aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
-        OSError(111, "refused"))},
-     {"status": 429, "body": b"{}"}],
+    [
+        None,
+        {
+            "exception": aiohttp.ClientConnectorError(
+                aiohttp.client_reqrep.ConnectionKey("h", 1, False, True, None, None, None),
+                OSError(111, "refused"),
+            )
+        },
+        {"status": 429, "body": b"{}"},
+    ],
 )
 async def test_delete_not_found_without_a_lost_answer_is_an_error(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], first: dict[str, Any] | None
@@ -287,8 +320,15 @@ async def test_rate_limit_spaces_every_attempt(
 
 @pytest.mark.parametrize(
     "url",
-    ["http://www.bangwo8.com/api/v1", "http://10.0.0.1/api", "ftp://127.0.0.1/api",
-     "https://user:pw@www.bangwo8.com/api/v1", "not a url", "", "https:///nohost"],
+    [
+        "http://www.bangwo8.com/api/v1",
+        "http://10.0.0.1/api",
+        "ftp://127.0.0.1/api",
+        "https://user:pw@www.bangwo8.com/api/v1",
+        "not a url",
+        "",
+        "https:///nohost",
+    ],
 )
 def test_base_url_refused(url: str) -> None:
     with pytest.raises(bw.ValidationError) as info:
@@ -299,8 +339,13 @@ def test_base_url_refused(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["https://abtest.bangwo8.com/api/v1", "http://localhost:8080/api/v1",
-     "http://127.0.0.1/api/v1", "http://127.9.9.9:1/api/v1", "http://[::1]:99/api/v1"],
+    [
+        "https://abtest.bangwo8.com/api/v1",
+        "http://localhost:8080/api/v1",
+        "http://127.0.0.1/api/v1",
+        "http://127.9.9.9:1/api/v1",
+        "http://[::1]:99/api/v1",
+    ],
 )
 def test_base_url_allowed(url: str) -> None:
     assert bw.Session(bw.BasicAuth("a", "b"), base_url=url).base_url == url
@@ -308,11 +353,17 @@ def test_base_url_allowed(url: str) -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"timeout": 0}, "timeout"), ({"timeout": "5"}, "timeout"),
-     ({"max_retries": -1}, "max_retries"), ({"max_retries": 1.5}, "max_retries"),
-     ({"max_concurrency": 0}, "max_concurrency"), ({"max_concurrency": True}, "max_concurrency"),
-     ({"rate_limit": 0}, "rate_limit"), ({"http_session": object()}, "http_session"),
-     ({"backoff": 3}, "backoff")],
+    [
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": "5"}, "timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": 1.5}, "max_retries"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"max_concurrency": True}, "max_concurrency"),
+        ({"rate_limit": 0}, "rate_limit"),
+        ({"http_session": object()}, "http_session"),
+        ({"backoff": 3}, "backoff"),
+    ],
 )
 def test_bad_session_options(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(bw.ValidationError) as info:
