@@ -275,23 +275,29 @@ def parser() -> argparse.ArgumentParser:
         default=FAKE_USERS_PER_TASK,
         help="customers per task",
     )
-    fake.add_argument("--latency-ms", type=float, default=0.0, help="delay per request")
+    fake.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay per request (default: 0)"
+    )
     fake.add_argument(
         "--fault-rate",
         type=_fraction,
         default=0.0,
-        help="fraction of requests that fail (500, 503, 429, resets, truncation)",
+        help="fraction of requests that fail: 500, 503, 429, resets, truncation (default: 0)",
     )
-    fake.add_argument("--seed", type=int, default=0, help="seed of the sample data and faults")
+    fake.add_argument(
+        "--seed", type=int, default=0, help="seed of the sample data and faults (default: 0)"
+    )
     fake.add_argument("--account", help="fixed admin account (default: admin@example.com)")
     fake.add_argument("--password", help="fixed password (default: a new random one)")
     fake.add_argument(
-        "--rate-limit", type=_rate, help="requests per second allowed per account; beyond it, 429"
+        "--rate-limit",
+        type=_rate,
+        help="requests per second allowed per account; beyond it, 429 (default: no limit)",
     )
     fake.add_argument(
         "--max-in-flight",
         type=_positive,
-        help="concurrent requests allowed per account; beyond it, 429",
+        help="concurrent requests allowed per account; beyond it, 429 (default: no limit)",
     )
     return top
 
