@@ -256,6 +256,16 @@ def _progress(on_page: OnPage | None, running: bool = False) -> Callable[[Page[A
     return report
 
 
+def _pages_of(
+    source: Source[T], args: _Args, on_page: OnPage | None, stats: PageStats | None
+) -> AsyncGenerator[Page[T], None]:
+    """The pages of one list, through the engine, with progress reported."""
+    taken = stream(
+        _one(source), concurrency=args.concurrency, read_ahead=args.read_ahead, stats=stats
+    )
+    return _pages(taken, on_page)
+
+
 async def _pages(
     taken: AsyncGenerator[Taken[T], None], on_page: OnPage | None
 ) -> AsyncGenerator[Page[T], None]:
@@ -325,10 +335,7 @@ def iter_call_task_pages(
         known=args.known,
         window=args.window,
     )
-    taken = stream(
-        _one(source), concurrency=args.concurrency, read_ahead=args.read_ahead, stats=stats
-    )
-    return _pages(taken, on_page)
+    return _pages_of(source, args, on_page, stats)
 
 
 def iter_task_user_pages(
@@ -367,10 +374,7 @@ def iter_task_user_pages(
         known=args.known,
         window=args.window,
     )
-    taken = stream(
-        _one(source), concurrency=args.concurrency, read_ahead=args.read_ahead, stats=stats
-    )
-    return _pages(taken, on_page)
+    return _pages_of(source, args, on_page, stats)
 
 
 def iter_all_task_user_pages(
