@@ -151,12 +151,19 @@ class AdaptiveLimit:
     def paused(self, start: float, end: float) -> None:
         """The session sends nothing from ``start`` to ``end``: idle time is not a slow rate.
 
-        A pause that overlaps the last one extends it.
+        A pause that overlaps the last one extends it, never shortens it. Time
+        already past counts as it was measured: a pause starts no earlier than
+        now, or the clock the answers are kept in order of would run backward.
         """
+        now = self._clock()
+        start = max(start, now)
+        if end <= start:
+            return
         last_start, last_end = self._pause
-        if start <= last_end:
-            start = min(start, last_start)
-        elif last_end > last_start:
+        if last_end >= now:  # the last pause is not over: one pause, to the later end
+            self._pause = (min(start, last_start), max(end, last_end))
+            return
+        if last_end > last_start:
             self._paused_before += last_end - last_start
         self._pause = (start, end)
 
@@ -187,7 +194,10 @@ class AdaptiveLimit:
         if self._rate is not None:
             since = now - self._last_cut
             if self._guessed:  # no limit known yet: double, as TCP's slow start does
-                grown = self._w_max * self.RATE_BETA * 2 ** (since / self.DOUBLING)
+                # Capped: after minutes without an answer 2 ** (since / DOUBLING) overflows
+                # a float, and 2 ** 64 times the guess is past any limit, so it releases.
+                doublings = min(since / self.DOUBLING, 64.0)
+                grown = self._w_max * self.RATE_BETA * 2**doublings
                 limit, settle = 0.0, 2 * self.HORIZON  # the accepted rate lags the doubling
             else:
                 grown = self._c * (since - self._k) ** 3 + self._w_max

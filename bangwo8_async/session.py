@@ -433,9 +433,22 @@ class Session:
         return interval
 
     async def _pace(self) -> None:
-        """Wait for this send's turn under the rate, if there is one."""
-        if self.rate_limit or self._limit.rate is not None:
+        """Wait for this send's turn under the rate, if there is one.
+
+        A pause that begins while the send waits its turn (a 429 with
+        ``Retry-After`` to another call) holds it too: it is sat out, and the
+        turn waited for again, so the paced sends do not go out into the pause.
+        """
+        waited_until = -math.inf
+        while self.rate_limit or self._limit.rate is not None:
+            before = self._resume_at
             await self._throttle.wait()
+            until, now = self._resume_at, _loop_time()
+            # Once per pause, as in _sit_out_pause: a test's sleep never moves the clock.
+            if until == before or until <= now or until <= waited_until:
+                return
+            waited_until = until
+            await self.backoff.sleep(until - now)
 
     def _feedback(self, stamp: int, status: int, headers: Mapping[str, str]) -> None:
         """Adapt the window and rate to one answer: a 429 or 503 cuts, other answers grow."""

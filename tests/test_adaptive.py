@@ -232,6 +232,37 @@ async def test_retry_after_pauses_every_new_attempt_of_the_session(
     assert (stats.throttled, stats.retries, stats.attempts) == (1, 1, 5)
 
 
+async def test_a_send_waiting_its_turn_under_the_rate_sits_out_a_pause_that_began(
+    serve: Callable[[Handler], Awaitable[CountingServer]],
+) -> None:
+    """A Retry-After pauses every new attempt: also one that had already passed the pause
+    check and was waiting in the throttle for its turn when the 429 came back."""
+    events: list[tuple[str, int]] = []
+    paused = asyncio.Event()
+
+    async def handle(request: web.Request, n: int) -> web.Response:
+        events.append(("arrive", n))
+        return too_many("5") if n == 0 else ok()
+
+    async def sleep(seconds: float) -> None:
+        if seconds <= Throttle.RECHECK:
+            await paused.wait()  # the paced sends wait their turn until the 429 is in
+        else:
+            events.append(("sleep", round(seconds)))
+            paused.set()
+        await asyncio.sleep(0)
+
+    server = await serve(handle)
+    backoff = bw.Backoff(base=0.0, cap=0.0, sleep=sleep)
+    options = {"max_concurrency": 3, "adaptive": False, "rate_limit": 10.0}
+    async with session_for(server, backoff, **options) as session:
+        await asyncio.gather(*(bw.get_call_task(session, 7) for _ in range(3)))
+    assert server.arrivals == 4
+    after = events[events.index(("arrive", 0)) + 1 :]
+    # the refused call's own wait, then the two paced sends' waits, before anything is sent
+    assert after[:3] == [("sleep", 5)] * 3, events
+
+
 async def test_a_shorter_retry_after_does_not_shorten_the_pause(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], sleeps: SleepRecorder
 ) -> None:

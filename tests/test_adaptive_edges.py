@@ -1,0 +1,103 @@
+"""Edge cases of adaptive pacing found in review: long idle, odd pauses, cancelled waits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bangwo8_async._throttle import Throttle
+
+from .test_adaptive_limit import accept, limit
+
+# -- the controller ------------------------------------------------------------------------
+
+
+def test_a_guessed_rate_survives_minutes_without_an_answer() -> None:
+    """Slow start doubles per quarter second since the guess: after minutes it must release
+    pacing, not overflow a float (an OverflowError out of a request that succeeded)."""
+    window, clock = limit(32)
+    window.stamp()
+    clock.now += 0.01
+    window.on_success(window.stamp())
+    window.on_throttle(window.stamp(), asked_to_wait=True)
+    assert window.rate is not None  # a guess, growing by doubling
+    clock.now += 300  # the callers stopped for five minutes, then came back
+    window.on_success(window.stamp())
+    assert window.rate is None
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 5), st.floats(-5, 5), st.floats(-5, 10)),
+        max_size=30,
+    )
+)
+def test_the_active_clock_never_runs_backward_nor_faster_than_the_clock(
+    pauses: list[tuple[float, float, float]],
+) -> None:
+    """Whatever pauses are declared (overlapping, shorter, in the past, start after end),
+    the clock the rate runs on moves forward, and never faster than time itself: answers
+    are kept in order of it, and a jump would forget them or grow the rate at once."""
+    window, clock = limit(32)
+    last_now, last_active = clock.now, window._active()
+    for advance, offset, length in pauses:
+        clock.now += advance
+        window.paused(clock.now + offset, clock.now + offset + length)
+        active = window._active()
+        assert active >= last_active - 1e-9
+        assert active - last_active <= clock.now - last_now + 1e-9
+        last_now, last_active = clock.now, active
+
+
+def test_a_shorter_pause_within_the_last_does_not_shorten_it() -> None:
+    window, clock = limit(32)
+    window.stamp()
+    accept(window, clock, 50)
+    window.paused(clock.now, clock.now + 10)
+    clock.now += 1
+    window.paused(clock.now, clock.now + 1)  # a shorter Retry-After during the pause
+    clock.now += 5
+    before = window._active()
+    clock.now += 4  # still inside the first pause
+    assert window._active() == before
+
+
+# -- the throttle --------------------------------------------------------------------------
+
+
+async def test_a_caller_cancelled_while_waiting_its_turn_lets_the_next_one_in() -> None:
+    blocked = asyncio.Event()
+
+    async def sleep(_: float) -> None:
+        await blocked.wait()
+
+    throttle = Throttle(lambda: 1.0, sleep)
+    await throttle.wait()  # the first send goes at once
+    waiting = asyncio.create_task(throttle.wait())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    blocked.set()
+    # the lock was released: a next caller gets its turn (after its own wait)
+    await asyncio.wait_for(throttle.wait(), timeout=5)
+
+
+async def test_a_rate_that_ends_while_a_caller_waits_lets_it_go_at_once() -> None:
+    interval = [10.0]
+    steps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        steps.append(seconds)
+        if len(steps) == 3:
+            interval[0] = 0.0  # pacing released: the rate is None, the interval 0
+        await asyncio.sleep(0)
+
+    throttle = Throttle(lambda: interval[0], sleep)
+    await throttle.wait()
+    await throttle.wait()  # would take 200 steps of RECHECK at the old interval
+    assert steps == [Throttle.RECHECK] * 3
