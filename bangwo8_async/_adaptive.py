@@ -183,9 +183,7 @@ class AdaptiveLimit:
             return
         now = self._active()
         self._accepted.append(now)
-        self._forget(now)
-        if self._trial is not None and now >= self._trial.ends:
-            self._judge(self._trial)
+        self._forget(now)  # judges a trial that has ended
         if self._window < self.ceiling:
             self._credit += 1.0 / self._window
             if self._credit >= 1.0:
@@ -239,11 +237,9 @@ class AdaptiveLimit:
             return False
         now = self._active()
         self._throttled.append(now)
-        if self._trial is not None:
-            if now >= self._trial.ends:
-                self._judge(self._trial)
-            elif stamp >= self._trial.epoch:
-                self._trial.refused += 1
+        self._forget(now)  # judges a trial that has ended
+        if self._trial is not None and stamp >= self._trial.epoch:
+            self._trial.refused += 1
         if stamp < self._epoch:
             return False
         self._epoch += 1
@@ -304,18 +300,31 @@ class AdaptiveLimit:
         Below a rate limit nothing is refused, and above it the server accepts
         as much as before: a cut that still saw refusals while it accepted less
         was cutting for random faults.
+
+        Judged on the answers within the trial, however late the first answer
+        after it comes: after a quiet spell, the answers since would read as no
+        rate at all, and a lone refusal as a background of every answer refused.
+        A trial with too few answers to measure a share of ``SHARE`` leaves the
+        cut standing.
         """
         self._trial = None
-        share = self.share()
-        accepting_less = self.measured() < 0.9 * trial.accepted
+        cut = trial.ends - self.HORIZON
+        accepted = sum(1 for at in self._accepted if cut < at <= trial.ends)
+        throttled = sum(1 for at in self._throttled if cut < at <= trial.ends)
+        if accepted + throttled < 1 / self.SHARE:
+            return
+        accepting_less = accepted / self.HORIZON < 0.9 * trial.accepted
         if trial.refused and accepting_less:
             self._rate, self._w_max, self._k, self._c = trial.rate, trial.w_max, trial.k, trial.c
             self._last_cut, self._guessed = trial.last_cut, trial.guessed
-            self._background = share
+            self._background = throttled / (accepted + throttled)
         else:
             self._background = 0.0
 
     def _forget(self, now: float) -> None:
+        """Drop answers older than ``HORIZON``, judging first a trial that has ended."""
+        if self._trial is not None and now >= self._trial.ends:
+            self._judge(self._trial)  # on its own answers, before they are dropped
         horizon = now - self.HORIZON
         for times in (self._accepted, self._throttled):
             while times and times[0] <= horizon:

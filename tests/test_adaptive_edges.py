@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bangwo8_async._throttle import Throttle
 
-from .test_adaptive_limit import accept, limit
+from .test_adaptive_limit import accept, hit_limit, limit
 
 # -- the controller ------------------------------------------------------------------------
 
@@ -101,3 +101,22 @@ async def test_a_rate_that_ends_while_a_caller_waits_lets_it_go_at_once() -> Non
     await throttle.wait()
     await throttle.wait()  # would take 200 steps of RECHECK at the old interval
     assert steps == [Throttle.RECHECK] * 3
+
+
+def test_a_cut_judged_after_the_callers_went_quiet_leaves_rate_limits_detectable() -> None:
+    """A cut is judged on the answers of its trial, not on the first answer after a
+    quiet spell: one refusal alone then read as a background of 100% refusals, and no
+    rate limit without Retry-After could ever set a rate again."""
+    window, clock = limit(32)
+    accept(window, clock, 100)  # 50 a second
+    hit_limit(window)  # a rate limit: paced, and the cut on trial
+    assert window.rate is not None
+    window.on_throttle(window.stamp())  # a request sent after the cut refused too
+    clock.now += 10  # the callers went quiet
+    window.on_throttle(window.stamp())
+    for _ in range(50):  # the server limits as before: every other answer refused
+        clock.now += 0.01
+        window.on_success(window.stamp())
+        clock.now += 0.01
+        window.on_throttle(window.stamp())
+    assert window.rate is not None
