@@ -245,8 +245,16 @@ class AdaptiveLimit:
         self._epoch += 1
         self._window = max(1, math.floor(self._window * self.BETA))
         self._credit = 0.0
-        if not self.PACE or self._trial is not None:
-            return True  # one rate cut at a time: the last one is still on trial
+        if not self.PACE:
+            return True
+        if self._trial is not None:
+            if not asked_to_wait:
+                return True  # one rate cut at a time: the last one is still on trial
+            # A request sent after the cut was refused with a wait: the cut was a
+            # rate limit's, and not deep enough. Pauses stop the trial's clock, so
+            # waiting for its verdict would keep the too-high rate pause after pause.
+            self._trial = None
+            self._background = 0.0
         if not (asked_to_wait or self.rate_limited()):
             return True
         if self._guessed and now - self._last_cut < self.DOUBLING:

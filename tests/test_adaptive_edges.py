@@ -120,3 +120,21 @@ def test_a_cut_judged_after_the_callers_went_quiet_leaves_rate_limits_detectable
         clock.now += 0.01
         window.on_throttle(window.stamp())
     assert window.rate is not None
+
+
+def test_a_refusal_with_a_wait_after_a_cut_on_trial_cuts_again() -> None:
+    """Retry-After pauses stop the clock a trial runs on, so a trial can outlast many
+    pauses: a refusal that asks to wait, of a request sent after the cut, shows that cut
+    was not deep enough, and must not wait for the verdict."""
+    window, clock = limit(32)
+    accept(window, clock, 100)  # 50 a second
+    window.on_throttle(window.stamp(), asked_to_wait=True)
+    first = window.rate
+    assert first is not None
+    for _ in range(3):  # a second of real time each, nearly all of it paused
+        window.paused(clock.now, clock.now + 1)
+        clock.now += 1
+        accept(window, clock, 2)
+    window.on_throttle(window.stamp(), asked_to_wait=True)
+    second = window.rate
+    assert second is not None and second < first
