@@ -290,8 +290,10 @@ class AdaptiveLimit:
             base = measured
         elif self._guessed:
             # The end of a slow start: the accepted rate lags a rate that doubled
-            # within the horizon, and the half rate went without a refusal.
-            base = max(measured, self._rate / 2)
+            # within the horizon, and the half rate went without a refusal. Sent at
+            # that rate, a second's average is a third of it; a rate more than twice
+            # what was accepted doubled on the clock without being used.
+            base = max(measured, min(self._rate / 2, 2 * measured))
         else:
             base = min(self._rate, measured)
         self._guessed = guess

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bangwo8_async._adaptive import AdaptiveLimit
 from bangwo8_async._throttle import Throttle
 
 from .test_adaptive_limit import accept, hit_limit, limit
@@ -138,3 +139,19 @@ def test_a_refusal_with_a_wait_after_a_cut_on_trial_cuts_again() -> None:
     window.on_throttle(window.stamp(), asked_to_wait=True)
     second = window.rate
     assert second is not None and second < first
+
+
+def test_the_end_of_a_slow_start_is_cut_from_what_was_used_not_the_guess() -> None:
+    """A guessed rate doubles on the clock, used or not. A refusal that ends the slow
+    start cuts from half that rate only while the accepted rate could lag it (at most
+    twice behind): callers that sent 5 a second for two seconds must not be paced at 188."""
+    window, clock = limit(32)
+    window.stamp()
+    clock.now += 0.01
+    window.on_success(window.stamp())
+    for _ in range(3):
+        window.on_throttle(window.stamp())  # a guess: too little accepted to measure
+    accept(window, clock, 9, every=0.2)  # the callers send 5 a second, all accepted
+    assert window.rate is not None and window.rate > 100  # the guess doubled regardless
+    window.on_throttle(window.stamp(), asked_to_wait=True)
+    assert window.rate is not None and window.rate <= 2 * 5 * AdaptiveLimit.RATE_BETA
