@@ -155,3 +155,37 @@ def test_the_end_of_a_slow_start_is_cut_from_what_was_used_not_the_guess() -> No
     assert window.rate is not None and window.rate > 100  # the guess doubled regardless
     window.on_throttle(window.stamp(), asked_to_wait=True)
     assert window.rate is not None and window.rate <= 2 * 5 * AdaptiveLimit.RATE_BETA
+
+
+_EVENT = st.one_of(
+    st.tuples(st.just("success"), st.floats(0, 0.5) | st.floats(0, 1000)),
+    st.tuples(st.just("throttle"), st.floats(0, 0.5)),
+    st.tuples(st.just("wait"), st.floats(0, 0.5)),
+    st.tuples(st.just("pause"), st.floats(0, 5)),
+)
+
+
+@given(st.lists(_EVENT, max_size=200), st.integers(1, 64), st.booleans())
+def test_any_answers_idles_and_pauses_keep_window_and_rate_sane(
+    events: list[tuple[str, float]], ceiling: int, stale: bool
+) -> None:
+    """Whatever the answers, idle spells (minutes) and pauses: no exception, the window
+    within 1..ceiling, the rate None or a finite rate of at least MIN_RATE."""
+    window, clock = limit(ceiling)
+    first = window.stamp()
+    for kind, seconds in events:
+        clock.now += seconds
+        stamp = first if stale else window.stamp()
+        if kind == "success":
+            window.on_success(stamp)
+        elif kind == "throttle":
+            window.on_throttle(stamp)
+        elif kind == "wait":
+            window.on_throttle(stamp, asked_to_wait=True)
+            window.paused(clock.now, clock.now + 1)
+        else:
+            window.paused(clock.now, clock.now + seconds)
+        assert 1 <= window.window <= ceiling
+        rate = window.rate
+        assert rate is None or AdaptiveLimit.MIN_RATE <= rate < float("inf")
+        assert 0 <= window.measured() < float("inf")
