@@ -184,6 +184,10 @@ class AdaptiveLimit:
         now = self._active()
         self._accepted.append(now)
         self._forget(now)  # judges a trial that has ended
+        if self._background:
+            # The background follows the share down (with a margin for its noise):
+            # once the random faults ease off, a rate limit need not outshout them.
+            self._background = min(self._background, self.share() + self.SHARE / 2)
         if self._window < self.ceiling:
             self._credit += 1.0 / self._window
             if self._credit >= 1.0:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -189,3 +191,31 @@ def test_any_answers_idles_and_pauses_keep_window_and_rate_sane(
         rate = window.rate
         assert rate is None or AdaptiveLimit.MIN_RATE <= rate < float("inf")
         assert 0 <= window.measured() < float("inf")
+
+
+def test_a_background_of_random_faults_eases_off_with_them() -> None:
+    """A cut undone during a bout of random refusals sets their share as the background
+    later cuts must exceed; after the bout, it must not hide a rate limit for good."""
+    window, clock = limit(32)
+    pattern = itertools.cycle([True, False, False, False, False, False, True, False, False, False])
+
+    def answers(seconds: float, per_second: float, refusing: Iterator[bool]) -> bool:
+        """Whether these answers set a rate."""
+        paced = False
+        for _ in range(int(seconds * per_second)):
+            clock.now += 1 / per_second
+            if next(refusing):
+                window.on_throttle(window.stamp())
+            else:
+                window.on_success(window.stamp())
+            paced = paced or window.rate is not None
+        return paced
+
+    answers(2, 50, itertools.repeat(False))
+    answers(1.5, 50, pattern)  # a bout of random 503s, a fifth of the answers
+    answers(1.5, 35, pattern)  # the same share at the lower pace: the cut is undone
+    assert window.rate is None
+    answers(2, 50, itertools.repeat(False))  # the bout is over
+    # then a rate limit refuses a fifth of the sends: that is a rate to pace at (its
+    # trial is another matter: these answers do not follow the pace)
+    assert answers(1, 50, pattern)
