@@ -38,7 +38,8 @@ class RecentKeys(Generic[T]):
 
     def remember(self, keys: Iterable[Hashable]) -> None:
         """Add one page's keys (e.g. what a caller already has, before resuming)."""
-        self._add(set(keys))
+        page = set(keys)
+        self._add(page, not self._all.isdisjoint(page))
 
     def fresh(self, items: list[T]) -> list[T]:
         """The items not on a remembered page, then remember this page.
@@ -47,15 +48,18 @@ class RecentKeys(Generic[T]):
         """
         key = self.key
         page = set(map(key, items))
-        if not self._all.isdisjoint(page):
-            seen = self._all
-            items = [item for item in items if key(item) not in seen]
-        self._add(page)
-        return items
+        seen = self._all
+        if seen.isdisjoint(page):
+            self._add(page, False)
+            return items
+        fresh = [item for item in items if key(item) not in seen]
+        self._add(page, True)
+        return fresh
 
-    def _add(self, page: set[Hashable]) -> None:
+    def _add(self, page: set[Hashable], shared: bool) -> None:
+        """Remember ``page`` (``shared``: it holds a key of a remembered page), then forget
+        the oldest pages beyond ``max_keys``."""
         pages, everything = self._pages, self._all
-        shared = not everything.isdisjoint(page)
         pages.append((page, shared))
         everything |= page
         self._shared += shared
