@@ -499,7 +499,7 @@ class Session:
             self._feedback(stamp, status)
         if status >= 500:
             state.unanswered += 1
-        return decode_response(
+        data = decode_response(
             status,
             resp_headers,
             raw,
@@ -508,6 +508,14 @@ class Session:
             path=shown,
             request_id=request_id,
         )
+        if method == "GET":
+            # A turn of the loop before the caller structures a page: the attempts woken by
+            # the places just given back send first, so a round's next requests go out while
+            # its answers are read, not after all of them. Only after a success: a 429 must
+            # start its pause before anyone else sends; only a GET: a POST's or a DELETE's
+            # answer, once here, reaches its caller without another chance to be cancelled.
+            await asyncio.sleep(0)
+        return data
 
 
 #: A query key or value that ``urlencode`` leaves as it is.

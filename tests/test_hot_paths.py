@@ -1,14 +1,19 @@
-"""The shortcuts on the per-request and per-page paths answer as the general code does."""
+"""The shortcuts on the per-request and per-page paths answer as the general code does, and
+the next request goes out before a page is read."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import bangwo8_async as bw
 from bangwo8_async._window import RecentKeys
 from bangwo8_async.session import _query
+from bangwo8_async.testing import FakeBangwo8
 
 _values = st.one_of(
     st.integers(),
@@ -42,3 +47,20 @@ def test_forgetting_pages_with_nothing_shared_forgets_their_keys() -> None:
         window.fresh([start, start + 1, start + 2])
     assert [x for x in range(30) if x in window] == list(range(24, 30))
     assert window.fresh([20, 23, 24, 30]) == [20, 23, 30]
+
+
+async def test_the_next_get_is_sent_before_a_page_reaches_its_caller(
+    fake: FakeBangwo8, make_session: Callable[..., bw.Session]
+) -> None:
+    """With one place in the window, the call waiting for it has started its attempt by the
+    time the first call's page is handed back: a round's next requests go out while its
+    pages are structured, not after."""
+    attempts_seen: list[int] = []
+    async with make_session(fake, max_concurrency=1, adaptive=False) as session:
+
+        async def first() -> None:
+            await bw.list_call_tasks(session, page=1)
+            attempts_seen.append(session.stats.attempts)
+
+        await asyncio.gather(first(), bw.list_call_tasks(session, page=2))
+    assert attempts_seen == [2]
