@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 
 class Gate:
@@ -82,14 +82,22 @@ class Throttle:
     effect at once instead of after slots booked at the old rate. Idle time
     is not saved up: after a quiet spell the next send goes at once, then the
     spacing resumes.
+
+    ``sleep`` is the session's ``Backoff.sleep``. A test's sleep that returns
+    at once still spaces the sends, on the throttle's own clock: the loop's
+    time plus every sleep that returned before its time.
     """
 
     #: Re-read the interval at least this often while waiting.
     RECHECK = 0.05
 
-    def __init__(self, interval: Callable[[], float]) -> None:
+    def __init__(
+        self, interval: Callable[[], float], sleep: Callable[[float], Awaitable[None]]
+    ) -> None:
         self._interval = interval
+        self._sleep = sleep
         self._last = -math.inf
+        self._lead = 0.0  # sleeping that returned before its time, counted as slept
         self._lock = asyncio.Lock()
 
     async def wait(self) -> None:
@@ -97,9 +105,11 @@ class Throttle:
         loop = asyncio.get_running_loop()
         async with self._lock:
             while True:
-                now = loop.time()
+                now = loop.time() + self._lead
                 at = self._last + self._interval()
                 if at <= now:
                     self._last = now
                     return
-                await asyncio.sleep(min(at - now, self.RECHECK))
+                step = min(at - now, self.RECHECK)
+                await self._sleep(step)
+                self._lead += max(0.0, now + step - (loop.time() + self._lead))

@@ -152,8 +152,11 @@ async def _export_command(args: argparse.Namespace) -> int:
 
 
 def _status(session: Session) -> str:
+    """The progress line's view of the session: retries, throttles, window, and pace if any."""
     retries, throttles = retries_of(session)
-    return f"{retries:,} retries  {throttles:,} throttled  window {session.concurrency}"
+    status = f"{retries:,} retries  {throttles:,} throttled  window {session.concurrency}"
+    rate = session.stats.rate
+    return status if rate is None else f"{status}  paced {rate:.0f}/s"
 
 
 def _verdict(audit: Audit, verify: bool) -> int:

@@ -25,7 +25,7 @@ import orjson
 from yarl import URL
 
 from ._adaptive import AdaptiveLimit
-from ._response import Expect, decode_response
+from ._response import Expect, decode_response, parse_retry_after
 from ._throttle import Gate, Throttle
 from ._validate import check_base_url, check_flag, check_number, check_type
 from ._version import __version__
@@ -84,6 +84,8 @@ class SessionStats:
     window: int
     #: seconds the whole session spent paused for a ``Retry-After``
     paused_seconds: float
+    #: sends per second the session paces itself at after a rate limit (``None``: not pacing)
+    rate: float | None = None
 
 
 @attrs.define
@@ -126,9 +128,11 @@ class Session:
     ``aiohttp.ClientSession``, which this session then never closes.
 
     ``adaptive=True`` treats ``max_concurrency`` as a ceiling: a 429 or 503
-    cuts the window of requests in flight (and paces sends at the rate the
-    server accepted), and answers without throttling grow it back; see
-    :attr:`concurrency`. A 429 or 503 with ``Retry-After`` pauses every new
+    cuts the window of requests in flight, and answers without throttling
+    grow it back; see :attr:`concurrency`. When the refusals show a rate
+    limit rather than random faults, sends are also paced just below the rate
+    the server accepted (``stats.rate``), probing for more as botocore's
+    adaptive mode does. A 429 or 503 with ``Retry-After`` pauses every new
     attempt of the session until then, adaptive or not.
     """
 
@@ -173,7 +177,7 @@ class Session:
         self._closed = False
         self._limit = AdaptiveLimit(max_concurrency, clock=_loop_time, adaptive=adaptive)
         self._gate = Gate(max_concurrency)
-        self._throttle = Throttle(self._interval)
+        self._throttle = Throttle(self._interval, self.backoff.sleep)
         self._resume_at = -math.inf
         self._counters = _Counters()
         self._client_timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -218,6 +222,7 @@ class Session:
             throttled=c.throttled,
             window=self._limit.window,
             paused_seconds=c.paused_seconds,
+            rate=self._limit.rate,
         )
 
     def __repr__(self) -> str:
@@ -390,10 +395,10 @@ class Session:
         from a refusal of its own. A wait beyond ``max_retry_after`` is not a
         pause: that call raises, and so will the others.
         """
-        if not isinstance(error, APIError) or error.status not in RETRY_AFTER_STATUSES:
+        if not isinstance(error, APIError):
             return None
-        wait = error.retry_after
-        if wait is None or not 0 < wait <= self.backoff.max_retry_after:
+        wait = self._pause_seconds(error.status, error.retry_after)
+        if wait is None:
             return None
         now = _loop_time()
         until = now + wait
@@ -403,9 +408,15 @@ class Session:
                 logger.info(
                     "pausing the session for %.2fs (Retry-After, HTTP %d)", wait, error.status
                 )
-            self._limit.paused(min(now, self._resume_at) if self._resume_at > now else now, until)
+            self._limit.paused(now, until)
             self._resume_at = until
         return until
+
+    def _pause_seconds(self, status: int, retry_after: float | None) -> float | None:
+        """Seconds an answer pauses the session: a 429/503 ``Retry-After`` within the cap."""
+        if status not in RETRY_AFTER_STATUSES or retry_after is None:
+            return None
+        return retry_after if 0 < retry_after <= self.backoff.max_retry_after else None
 
     async def _sit_out_pause(self, state: _CallState) -> None:
         """Wait while the session is paused, unless this call already slept through it."""
@@ -431,12 +442,14 @@ class Session:
         if self.rate_limit or self._limit.rate is not None:
             await self._throttle.wait()
 
-    def _feedback(self, stamp: int, status: int) -> None:
-        """Adapt the window to one answer: a 429 or 503 cuts it, other answers grow it."""
+    def _feedback(self, stamp: int, status: int, headers: Mapping[str, str]) -> None:
+        """Adapt the window and rate to one answer: a 429 or 503 cuts, other answers grow."""
         before = self._limit.window
         if status in RETRY_AFTER_STATUSES:
             self._counters.throttled += 1
-            self._limit.on_throttle(stamp)
+            retry_after = parse_retry_after(headers.get("Retry-After"))
+            asked = self._pause_seconds(status, retry_after) is not None
+            self._limit.on_throttle(stamp, asked_to_wait=asked)
         elif status < 500:
             self._limit.on_success(stamp)
         after = self._limit.window
@@ -496,7 +509,7 @@ class Session:
                 logger.debug(
                     "%s %s -> %d in %.1f ms (attempt %d)", method, shown, status, elapsed, attempt
                 )
-            self._feedback(stamp, status)
+            self._feedback(stamp, status, resp_headers)
         if status >= 500:
             state.unanswered += 1
         data = decode_response(

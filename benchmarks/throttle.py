@@ -37,6 +37,9 @@ from aiohttp import web
 
 import bangwo8_async as bw
 
+from ._report import header, verdict
+
+TARGET_SHARE, TARGET_REFUSED = 0.9, 0.05
 LIST_BODY = (Path(__file__).parent.parent / "tests" / "vendor" / "list_call_tasks.txt").read_bytes()
 ACCOUNT, PASSWORD = "bench@example.com", "bench-pw"
 
@@ -163,6 +166,7 @@ async def throttled_run(base_url: str, adaptive: bool, seconds: float) -> dict[s
         "attempts": stats.attempts,
         "refused": stats.throttled / max(stats.attempts, 1),
         "window": stats.window,
+        "paced": stats.rate,
         "paused": stats.paused_seconds,
     }
 
@@ -184,9 +188,9 @@ def throttled(seconds: float, rate: float) -> None:
     )
     print(
         f"   {'Retry-After':<12} {'mode':<9} {'accepted/s':>10} {'of allowed':>10} "
-        f"{'refused':>8} {'window':>6} {'paused':>7}"
+        f"{'refused':>8} {'window':>6} {'paced at':>8} {'paused':>7}"
     )
-    for retry_after in ("1", None):
+    for retry_after in (None, "1"):
         options = ["--rate", str(rate), "--burst", "5", "--max-in-flight", "6", "--latency", "0.02"]
         if retry_after is not None:
             options += ["--retry-after", retry_after]
@@ -194,10 +198,16 @@ def throttled(seconds: float, rate: float) -> None:
             with server(*options) as base_url:
                 r = asyncio.run(throttled_run(base_url, adaptive, seconds))
             mode = "adaptive" if adaptive else "fixed"
+            paced = "-" if r["paced"] is None else f"{r['paced']:.1f}/s"
+            share = r["rate"] / rate
+            target = ""
+            if adaptive:
+                met = share >= TARGET_SHARE and r["refused"] <= TARGET_REFUSED
+                target = f"  {verdict(met)} (target >= {TARGET_SHARE} with <= {TARGET_REFUSED:.0%})"
             print(
                 f"   {retry_after or 'none':<12} {mode:<9} {r['rate']:>10.1f} "
-                f"{r['rate'] / rate:>10.2f} {r['refused']:>8.1%} {r['window']:>6} "
-                f"{r['paused']:>6.1f}s",
+                f"{share:>10.2f} {r['refused']:>8.1%} {r['window']:>6} {paced:>8} "
+                f"{r['paused']:>6.1f}s{target}",
                 flush=True,
             )
 
@@ -210,7 +220,10 @@ def unthrottled(pages: int, rounds: int) -> None:
                 times[adaptive].append(asyncio.run(unthrottled_run(base_url, adaptive, pages)))
     a, f = statistics.median(times[True]), statistics.median(times[False])
     print(f"2. Unthrottled server: {pages} pages, max_concurrency=8, L = 20 ms, median of {rounds}")
-    print(f"   adaptive {a:.3f} s, fixed {f:.3f} s: adaptive/fixed = {a / f:.3f}")
+    print(
+        f"   adaptive {a:.3f} s, fixed {f:.3f} s: adaptive/fixed = {a / f:.3f}  "
+        f"{verdict(a / f <= 1.03)} (target <= 1.03)"
+    )
 
 
 def main() -> None:
@@ -228,6 +241,7 @@ def main() -> None:
     if args.serve:
         asyncio.run(serve(args))
         return
+    header("benchmarks.throttle")
     if args.only != "unthrottled":
         throttled(args.seconds or (8.0 if args.quick else 30.0), 50.0)
     if args.only != "throttled":

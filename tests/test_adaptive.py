@@ -18,6 +18,7 @@ import pytest_asyncio
 from aiohttp import web
 
 import bangwo8_async as bw
+from bangwo8_async._throttle import Throttle
 from bangwo8_async.session import attempt_limit
 from bangwo8_async.testing import FakeBangwo8, Fault
 
@@ -161,6 +162,28 @@ async def test_window_follows_a_server_that_allows_three_in_flight(
     assert refused[True] * 3 < refused[False], refused
 
 
+async def test_a_rate_limited_fake_is_paced_and_refuses_far_less(
+    make_session: Callable[..., bw.Session],
+) -> None:
+    """Against the fake's token bucket the adaptive session paces itself; a fixed one cannot."""
+    refused = {}
+    for adaptive in (False, True):
+        async with FakeBangwo8(
+            tasks=3, rate_limit=200, rate_burst=2, limit_retry_after=None
+        ) as fake:
+            task = fake.state.order[0]
+            backoff = bw.Backoff(base=0.01, cap=0.05)
+            async with make_session(
+                fake, max_concurrency=16, max_retries=1000, adaptive=adaptive, backoff=backoff
+            ) as session:
+                got = await asyncio.gather(*(bw.get_call_task(session, task) for _ in range(200)))
+                assert {t.call_task_id for t in got} == {task}
+                assert (session.stats.rate is not None) is adaptive
+                assert session.stats.throttled == fake.refused
+            refused[adaptive] = fake.refused
+    assert refused[True] * 3 < refused[False], refused
+
+
 # -- one pause for the session -----------------------------------------------------------
 
 
@@ -220,8 +243,11 @@ async def test_a_shorter_retry_after_does_not_shorten_the_pause(
         assert session.stats.paused_seconds == pytest.approx(10, abs=0.1)
     # Its own waits, 10 then 4; then the rest of the 10 s pause, once (and since the
     # recorder never advances the loop's clock, that rest is still about 10 s).
-    assert sleeps.waits[:2] == [10.0, 4.0]
-    assert len(sleeps.waits) == 3 and 9.5 < sleeps.waits[2] <= 10.0
+    # The shorter waits, of at most Throttle.RECHECK, are the pacing that the
+    # server's Retry-After turned on.
+    pauses = [wait for wait in sleeps.waits if wait > Throttle.RECHECK]
+    assert pauses[:2] == [10.0, 4.0]
+    assert len(pauses) == 3 and 9.5 < pauses[2] <= 10.0
 
 
 async def test_a_retry_after_beyond_the_cap_is_no_pause(

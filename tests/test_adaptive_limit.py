@@ -23,15 +23,9 @@ class FakeClock:
         return self.now
 
 
-class Paced(AdaptiveLimit):
-    """With the (for now opt-in) CUBIC send rate switched on."""
-
-    PACE = True
-
-
 def limit(ceiling: int = 32, *, adaptive: bool = True) -> tuple[AdaptiveLimit, FakeClock]:
     clock = FakeClock()
-    return Paced(ceiling, clock=clock, adaptive=adaptive), clock
+    return AdaptiveLimit(ceiling, clock=clock, adaptive=adaptive), clock
 
 
 def test_starts_at_the_ceiling_without_a_rate() -> None:
@@ -92,52 +86,140 @@ def test_fixed_when_not_adaptive() -> None:
     assert (window.window, window.rate) == (8, None)
 
 
-def test_rate_is_cut_from_the_accepted_rate() -> None:
-    """Like botocore: a throttle turns pacing on at beta times what the server accepted."""
-    window, clock = limit(32)
-    for _ in range(100):  # 50 accepted per second for two seconds
-        clock.now += 0.02
+def accept(window: AdaptiveLimit, clock: FakeClock, count: int, every: float = 0.02) -> None:
+    for _ in range(count):
+        clock.now += every
         window.on_success(window.stamp())
+
+
+def test_rate_is_cut_from_the_accepted_rate() -> None:
+    """Like botocore: a rate limit turns pacing on at beta times what the server accepted."""
+    window, clock = limit(32)
+    accept(window, clock, 100)  # 50 accepted per second for two seconds
     assert window.measured() == pytest.approx(50, rel=0.03)
-    window.on_throttle(window.stamp())
+    window.on_throttle(window.stamp(), asked_to_wait=True)
     assert window.rate == pytest.approx(50 * AdaptiveLimit.RATE_BETA, rel=0.03)
+
+
+def test_a_lone_throttle_among_many_answers_is_no_rate_limit() -> None:
+    """A random 429 cuts the window but sets no rate: one in 51 is no limit being hit."""
+    window, clock = limit(32)
+    accept(window, clock, 100)
+    assert window.on_throttle(window.stamp())
+    assert (window.window, window.rate) == (22, None)
+
+
+def test_a_share_of_throttles_is_a_rate_limit() -> None:
+    """A tenth of the last second's answers refused: pacing starts, from the accepted rate."""
+    window, clock = limit(32)
+    accept(window, clock, 50)  # a second at 50 accepted per second
+    rates = []
+    for _ in range(10):  # then every other answer refused
+        clock.now += 0.01
+        window.on_success(window.stamp())
+        clock.now += 0.01
+        window.on_throttle(window.stamp())
+        rates.append(window.rate)
+    assert rates[:4] == [None] * 4  # under a tenth of the answers so far: no limit shown
+    rate = window.rate
+    assert rate is not None
+    assert 0.8 * 50 <= rate / AdaptiveLimit.RATE_BETA <= 1.2 * 50  # from what was accepted
+
+
+def test_the_first_rate_within_a_quarter_second_is_a_guess_that_doubles() -> None:
+    """Refused before much was accepted: start low and double, as TCP's slow start."""
+    window, clock = limit(32)
+    window.stamp()
+    clock.now += 0.01
+    window.on_success(window.stamp())
+    for _ in range(3):
+        window.on_throttle(window.stamp())
+    start = window.rate
+    assert start is not None
+    accept(window, clock, 25, every=0.02)  # half a second without a refusal
+    grown = window.rate
+    assert grown is not None and grown == pytest.approx(start * 4, rel=0.1)
+
+
+def hit_limit(window: AdaptiveLimit) -> None:
+    """Six refusals among the last second's 50 answers: a share that marks a rate limit."""
+    for _ in range(6):
+        window.on_throttle(window.stamp())
 
 
 def test_rate_climbs_back_flat_near_the_old_limit_then_probes() -> None:
     window, clock = limit(32)
-    for _ in range(100):
-        clock.now += 0.02
-        window.on_success(window.stamp())
-    window.on_throttle(window.stamp())
+    accept(window, clock, 100)
+    hit_limit(window)
     cut = window.rate
     assert cut is not None
     rates = []
-    for _ in range(10):  # ten seconds of answers without throttling
-        for _ in range(50):
-            clock.now += 0.02
-            window.on_success(window.stamp())
+    for _ in range(6):  # six seconds of answers without throttling, at the paced rate
+        accept(window, clock, 50)
         rates.append(window.rate)
     assert all(a is not None and b is not None and a <= b for a, b in itertools.pairwise(rates))
     k = (50 * (1 - AdaptiveLimit.RATE_BETA) / AdaptiveLimit.CUBIC_C) ** (1 / 3)
     near = rates[int(k) - 1]
     assert near is not None and 0.95 * 50 <= near <= 1.02 * 50  # the plateau
     last = rates[-1]
-    assert last is not None and last > 60  # then it probes for more
+    assert last is not None and last > 55  # then it probes for more
+
+
+def test_after_a_refusal_that_paused_the_session_the_probe_is_slower() -> None:
+    """Such a refusal costs every caller the wait, so the rate creeps back more gently."""
+    rates = {}
+    for asked in (False, True):
+        window, clock = limit(32)
+        accept(window, clock, 100)
+        if asked:
+            window.on_throttle(window.stamp(), asked_to_wait=True)
+        else:
+            hit_limit(window)
+        accept(window, clock, 300)  # six seconds without a refusal
+        rates[asked] = window.rate
+    slow, fast = rates[True], rates[False]
+    assert slow is not None and fast is not None
+    assert 50 <= slow < 53 < fast  # both back at the limit; only the usual one probes past it
+
+
+def test_pacing_ends_once_the_rate_is_far_past_the_limit_and_the_use() -> None:
+    window, clock = limit(32)
+    accept(window, clock, 100)
+    hit_limit(window)
+    seconds = 0
+    while window.rate is not None:
+        accept(window, clock, 50)
+        seconds += 1
+        assert seconds < 30
+    # The cubic from the cut reaches RELEASE times the old limit, and not before.
+    k = (50 * (1 - AdaptiveLimit.RATE_BETA) / AdaptiveLimit.CUBIC_C) ** (1 / 3)
+    reach = k + (50 * (AdaptiveLimit.RELEASE - 1) / AdaptiveLimit.CUBIC_C) ** (1 / 3)
+    assert reach <= seconds <= reach + 1
 
 
 def test_a_pause_is_not_counted_as_a_slow_rate() -> None:
     window, clock = limit(32)
     window.stamp()
-    for _ in range(25):  # half a second at 50 accepted per second
-        clock.now += 0.02
-        window.on_success(window.stamp())
+    accept(window, clock, 50)  # a second at 50 accepted per second
     window.paused(clock.now, clock.now + 0.4)
     clock.now += 0.4
     assert window.measured() == pytest.approx(50, rel=0.05)
-    for _ in range(5):
-        clock.now += 0.02
-        window.on_success(window.stamp())
+    window.paused(clock.now - 0.1, clock.now + 0.5)  # an extension of the same pause
+    clock.now += 0.5
+    assert window.measured() == pytest.approx(50, rel=0.05)
+    accept(window, clock, 5)
     assert window.measured() == pytest.approx(50, rel=0.1)
+
+
+def test_a_pause_does_not_grow_the_rate() -> None:
+    window, clock = limit(32)
+    accept(window, clock, 100)
+    window.on_throttle(window.stamp(), asked_to_wait=True)
+    before = window.rate
+    window.paused(clock.now, clock.now + 10)
+    clock.now += 10
+    window.on_success(window.stamp())
+    assert window.rate == before
 
 
 @given(
@@ -154,7 +236,7 @@ def test_window_and_rate_stay_in_bounds(
         stamps.append(window.stamp())
         stamp = stamps[0] if old else stamps[-1]
         if throttled:
-            window.on_throttle(stamp)
+            window.on_throttle(stamp, asked_to_wait=old and step > 0.25)
         else:
             window.on_success(stamp)
         assert 1 <= window.window <= ceiling

@@ -73,3 +73,16 @@ def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixtu
     assert capsys.readouterr().err == "bangwo8: INFO GET /x: retry 1 of 3\n"
     progress(8, 80, None)  # drawn again at once, not after the 0.1 s pause
     assert screen.getvalue().endswith("window 6   ")
+
+
+async def test_progress_status_shows_the_window_and_then_the_pace() -> None:
+    from bangwo8_async.cli import _status
+
+    async with bw.Session(bw.BasicAuth("a", "b"), base_url="http://127.0.0.1:9/api") as session:
+        assert _status(session) == "0 retries  0 throttled  window 8"
+        limit = session._limit  # a refusal that paused the session, as _feedback reports it
+        limit.on_throttle(limit.stamp(), asked_to_wait=True)
+        assert session.stats.rate is not None
+        assert _status(session) == (
+            f"0 retries  0 throttled  window 5  paced {session.stats.rate:.0f}/s"
+        )

@@ -310,12 +310,24 @@ async def test_rate_limit_spaces_every_attempt(
 ) -> None:
     fake.inject(Fault.SERVER_ERROR)
     loop = asyncio.get_running_loop()
-    async with make_session(fake, rate_limit=40) as session:
+    real_sleep = bw.Backoff(base=0.0, cap=0.0)  # no backoff, but pacing sleeps for real
+    async with make_session(fake, rate_limit=40, backoff=real_sleep) as session:
         started = loop.time()
         await asyncio.gather(*(bw.get_call_task(session, i) for i in fake.state.order[:5]))
         elapsed = loop.time() - started
     assert len(fake.log) == 6  # the retry counts against the limit too
     assert elapsed >= 5 / 40 * 0.95
+
+
+async def test_pacing_waits_through_the_backoff_sleep(
+    fake: FakeBangwo8, make_session: Callable[..., bw.Session], sleeps: SleepRecorder
+) -> None:
+    """A test's Backoff sleep sees every wait of the session, pacing included."""
+    async with make_session(fake, rate_limit=2, max_concurrency=1) as session:
+        for task in fake.state.order[:3]:
+            await bw.get_call_task(session, task)
+    assert sum(sleeps.waits) == pytest.approx(1.0, abs=0.05)  # two gaps of half a second
+    assert len(fake.log) == 3
 
 
 @pytest.mark.parametrize(
