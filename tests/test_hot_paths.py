@@ -1,16 +1,19 @@
 """The shortcuts on the per-request and per-page paths answer as the general code does, and
-the next request goes out before a page is read."""
+a slow GET lets the next request go out before its page is read."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from urllib.parse import urlencode
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
+import bangwo8_async.session as session_module
 from bangwo8_async._window import RecentKeys
 from bangwo8_async.session import _query
 from bangwo8_async.testing import FakeBangwo8
@@ -49,12 +52,19 @@ def test_forgetting_pages_with_nothing_shared_forgets_their_keys() -> None:
     assert window.fresh([20, 23, 24, 30]) == [20, 23, 30]
 
 
-async def test_the_next_get_is_sent_before_a_page_reaches_its_caller(
-    fake: FakeBangwo8, make_session: Callable[..., bw.Session]
+@pytest.mark.parametrize(("turn_after", "attempts"), [(0.0, 2), (math.inf, 1)])
+async def test_a_slow_get_lets_the_next_send_go_before_its_page_reaches_its_caller(
+    fake: FakeBangwo8,
+    make_session: Callable[..., bw.Session],
+    monkeypatch: pytest.MonkeyPatch,
+    turn_after: float,
+    attempts: int,
 ) -> None:
     """With one place in the window, the call waiting for it has started its attempt by the
-    time the first call's page is handed back: a round's next requests go out while its
-    pages are structured, not after."""
+    time the first call's page is handed back, when answers take at least ``_TURN_AFTER``
+    (a round's next requests go out while its pages are structured); a quicker answer is
+    handed back at once."""
+    monkeypatch.setattr(session_module, "_TURN_AFTER", turn_after)
     attempts_seen: list[int] = []
     async with make_session(fake, max_concurrency=1, adaptive=False) as session:
 
@@ -63,4 +73,4 @@ async def test_the_next_get_is_sent_before_a_page_reaches_its_caller(
             attempts_seen.append(session.stats.attempts)
 
         await asyncio.gather(first(), bw.list_call_tasks(session, page=2))
-    assert attempts_seen == [2]
+    assert attempts_seen == [attempts]
