@@ -666,7 +666,8 @@ def _hand_on(
     if stats is not None:
         stats.pages += 1
         stats.items += len(fresh)
-    out = attrs.evolve(page, items=fresh, page=read.number, per_page=read.size)
+    # The constructor, not attrs.evolve, which looks up the class's fields on every call.
+    out = Page(fresh, page.count, read.number, read.size, page.next_page, page.previous_page)
     last = source.done()
     source.handed = None if last else out
     return Taken(source, out, last=last)

@@ -15,42 +15,61 @@ class RecentKeys(Generic[T]):
     Offset paging repeats an item only when the list moved between two reads,
     and then only onto a nearby page, so the keys of pages that lie further
     back than ``max_keys`` keys are forgotten (always keeping the last two
-    pages). An item shifted further than that may be yielded twice; it is
-    never lost. Each page's keys are one set, so the usual page, with nothing
-    repeated, is checked and remembered in C, and forgetting a page is O(1).
+    pages). An item shifted further may be yielded twice; it is never lost.
+
+    Each page's keys are one set, and their union is kept beside them, so the
+    usual page, with nothing repeated, is checked, remembered and forgotten by
+    a few set operations in C, never a Python step per key.
     """
 
     def __init__(self, key: Callable[[T], Hashable], max_keys: int) -> None:
         self.key = key
         self.max_keys = max_keys
-        self._pages: deque[set[Hashable]] = deque()
+        self._pages: deque[tuple[set[Hashable], bool]] = deque()  # keys, shared with earlier
+        self._all: set[Hashable] = set()  # the union of the pages' keys
+        self._shared = 0  # pages remembered that share keys with an earlier one
         self._size = 0
 
     def __len__(self) -> int:
         return self._size
 
     def __contains__(self, key: Hashable) -> bool:
-        return any(key in page for page in self._pages)
+        return key in self._all
 
     def remember(self, keys: Iterable[Hashable]) -> None:
         """Add one page's keys (e.g. what a caller already has, before resuming)."""
-        self._add(set(keys))
+        page = set(keys)
+        self._add(page, not self._all.isdisjoint(page))
 
     def fresh(self, items: list[T]) -> list[T]:
         """The items not on a remembered page, then remember this page.
 
         Two equal items on one page are two items: only earlier pages count.
         """
-        keys = list(map(self.key, items))
-        page = set(keys)
-        if any(not earlier.isdisjoint(page) for earlier in self._pages):
-            items = [item for k, item in zip(keys, items, strict=True) if k not in self]
-        self._add(page)
-        return items
+        key = self.key
+        page = set(map(key, items))
+        seen = self._all
+        if seen.isdisjoint(page):
+            self._add(page, False)
+            return items
+        fresh = [item for item in items if key(item) not in seen]
+        self._add(page, True)
+        return fresh
 
-    def _add(self, page: set[Hashable]) -> None:
-        pages = self._pages
-        pages.append(page)
+    def _add(self, page: set[Hashable], shared: bool) -> None:
+        """Remember ``page`` (``shared``: it holds a key of a remembered page), then forget
+        the oldest pages beyond ``max_keys``."""
+        pages, everything = self._pages, self._all
+        pages.append((page, shared))
+        everything |= page
+        self._shared += shared
         self._size += len(page)
-        while len(pages) > 2 and self._size - len(pages[0]) >= self.max_keys:
-            self._size -= len(pages.popleft())
+        while len(pages) > 2 and self._size - len(pages[0][0]) >= self.max_keys:
+            old, old_shared = pages.popleft()
+            self._size -= len(old)
+            self._shared -= old_shared
+            if self._shared:
+                # A later page holds some of these keys too: only a rebuild knows which stay.
+                self._all = everything = set().union(*(keys for keys, _ in pages))
+            else:
+                everything -= old  # no page shares a key with another: none of these stays

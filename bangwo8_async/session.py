@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 import math
 import os
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -61,6 +63,9 @@ logger.addHandler(logging.NullHandler())
 attempt_limit: contextvars.ContextVar[asyncio.Semaphore | None] = contextvars.ContextVar(
     "bangwo8_async_attempt_limit", default=None
 )
+
+#: What an attempt holds when its context sets no :data:`attempt_limit`.
+_UNLIMITED: contextlib.nullcontext[None] = contextlib.nullcontext()
 
 _USER_AGENT = f"bangwo8_async/{__version__} aiohttp/{aiohttp.__version__}"
 
@@ -292,7 +297,7 @@ class Session:
             headers["Requestid"] = _request_id(request_id)
         elif request_id is not None:
             raise ValidationError("request_id is only sent with POST", field="request_id")
-        shown = path + ("?" + urlencode(params) if params else "")
+        shown = path + ("?" + _query(params) if params else "")
         request = _Request(method, self.url(path), shown, params, headers, body, expect)
         return await self._call(request, self._authorization)
 
@@ -476,11 +481,9 @@ class Session:
         request_id = request.headers.get("Requestid")
         loop = asyncio.get_running_loop()
         await self._sit_out_pause(state)
-        async with contextlib.AsyncExitStack() as held:
-            extra = attempt_limit.get()
-            if extra is not None:
-                await held.enter_async_context(extra)
-            await held.enter_async_context(self._gate)
+        extra = attempt_limit.get()
+        # Two plain context managers: an exit stack per attempt costs more than the two.
+        async with extra if extra is not None else _UNLIMITED, self._gate:
             await self._sit_out_pause(state)  # a pause may have begun while we queued
             await self._pace()
             stamp = self._limit.stamp()
@@ -520,9 +523,10 @@ class Session:
                     "%s %s -> %d in %.1f ms (attempt %d)", method, shown, status, elapsed, attempt
                 )
             self._feedback(stamp, status, resp_headers)
+            waited = loop.time() - started
         if status >= 500:
             state.unanswered += 1
-        return decode_response(
+        data = decode_response(
             status,
             resp_headers,
             raw,
@@ -531,6 +535,40 @@ class Session:
             path=shown,
             request_id=request_id,
         )
+        if method == "GET" and waited >= _TURN_AFTER:
+            # A turn of the loop before the caller structures a page: the attempts woken by
+            # the places just given back send first, so a round's next requests go out while
+            # its answers are read, not after all of them. Only after a success: a 429 must
+            # start its pause before anyone else sends; only a GET: a POST's or a DELETE's
+            # answer, once here, reaches its caller without another chance to be cancelled.
+            await asyncio.sleep(0)
+        return data
+
+
+#: Seconds an answer must have taken for its GET to let waiting sends go first: with round
+#: trips this long the rounds' latency is what an export waits for; with quicker ones the
+#: client's CPU is, and an extra turn of the loop a page only costs it (8% at zero latency).
+_TURN_AFTER = 0.01
+
+#: A query key or value that ``urlencode`` leaves as it is.
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+@functools.lru_cache(maxsize=64)  # the few keys and dates a client sends, again and again
+def _plain(text: str) -> bool:
+    return _PLAIN.fullmatch(text) is not None
+
+
+def _query(params: Mapping[str, str | int]) -> str:
+    """``urlencode(params)``; the usual query (page numbers, dates) without its quoting calls."""
+    parts = []
+    for key, value in params.items():
+        if type(key) is not str or not _plain(key):
+            return urlencode(params)
+        if type(value) is not int and (type(value) is not str or not _plain(value)):
+            return urlencode(params)
+        parts.append(f"{key}={value}")
+    return "&".join(parts)
 
 
 def _loop_time() -> float:

@@ -1,0 +1,76 @@
+"""The shortcuts on the per-request and per-page paths answer as the general code does, and
+a slow GET lets the next request go out before its page is read."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bangwo8_async as bw
+import bangwo8_async.session as session_module
+from bangwo8_async._window import RecentKeys
+from bangwo8_async.session import _query
+from bangwo8_async.testing import FakeBangwo8
+
+_values = st.one_of(
+    st.integers(),
+    st.booleans(),
+    st.text(max_size=12),
+    st.text(alphabet="abcXYZ019_.-", min_size=1, max_size=12),
+    st.dates().map(str),
+)
+_keys = st.one_of(st.text(max_size=8), st.sampled_from(["page", "per_page", "created_start"]))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.dictionaries(_keys, _values, max_size=4))
+def test_query_is_urlencode(params: dict[str, str | int]) -> None:
+    assert _query(params) == urlencode(params)
+
+
+def test_a_key_stays_known_while_a_later_page_holds_it() -> None:
+    window: RecentKeys[int] = RecentKeys(lambda x: x, 4)
+    window.fresh([1, 2, 3])
+    assert window.fresh([3, 4, 5]) == [4, 5]  # 3 repeated from the first page
+    window.fresh([6, 7, 8])  # forgets the first page, not the second
+    assert 1 not in window and 2 not in window
+    assert 3 in window and 4 in window
+    assert window.fresh([3, 9]) == [9]
+
+
+def test_forgetting_pages_with_nothing_shared_forgets_their_keys() -> None:
+    window: RecentKeys[int] = RecentKeys(lambda x: x, 4)
+    for start in range(0, 30, 3):
+        window.fresh([start, start + 1, start + 2])
+    assert [x for x in range(30) if x in window] == list(range(24, 30))
+    assert window.fresh([20, 23, 24, 30]) == [20, 23, 30]
+
+
+@pytest.mark.parametrize(("turn_after", "attempts"), [(0.0, 2), (math.inf, 1)])
+async def test_a_slow_get_lets_the_next_send_go_before_its_page_reaches_its_caller(
+    fake: FakeBangwo8,
+    make_session: Callable[..., bw.Session],
+    monkeypatch: pytest.MonkeyPatch,
+    turn_after: float,
+    attempts: int,
+) -> None:
+    """With one place in the window, the call waiting for it has started its attempt by the
+    time the first call's page is handed back, when answers take at least ``_TURN_AFTER``
+    (a round's next requests go out while its pages are structured); a quicker answer is
+    handed back at once."""
+    monkeypatch.setattr(session_module, "_TURN_AFTER", turn_after)
+    attempts_seen: list[int] = []
+    async with make_session(fake, max_concurrency=1, adaptive=False) as session:
+
+        async def first() -> None:
+            await bw.list_call_tasks(session, page=1)
+            attempts_seen.append(session.stats.attempts)
+
+        await asyncio.gather(first(), bw.list_call_tasks(session, page=2))
+    assert attempts_seen == [attempts]
