@@ -76,7 +76,9 @@ class AdaptiveLimit:
     RATE_BETA = 0.8
     #: The scale of the probe after a refusal that paused the session, as a share of
     #: ``CUBIC_C``: such a refusal costs every caller the wait, so probe for more slowly.
-    WAIT_PROBE = 0.1
+    WAIT_PROBE = 0.05
+    #: After a refusal with a wait, the share of the refused rate the cubic flattens at.
+    WAIT_PLATEAU = 0.9
     #: CUBIC's scale: how fast the rate returns to, then probes past, the last limit.
     CUBIC_C = 0.4
     #: Seconds of answers over which the accepted rate and the throttled share are measured.
@@ -298,6 +300,12 @@ class AdaptiveLimit:
             # that rate, a second's average is a third of it; a rate more than twice
             # what was accepted doubled on the clock without being used.
             base = max(measured, min(self._rate / 2, 2 * measured))
+        elif asked_to_wait:
+            # Refused at this rate after a pause: the accepted rate on the clock
+            # without pauses counts the burst the server's bucket saved up while we
+            # waited, and overstates what it sustains. The limit is below the rate
+            # refused: the cubic flattens out under it.
+            base = min(self._rate * self.WAIT_PLATEAU, measured)
         else:
             base = min(self._rate, measured)
         self._guessed = guess

@@ -84,7 +84,8 @@ class SessionStats:
     window: int
     #: seconds the whole session spent paused for a ``Retry-After``
     paused_seconds: float
-    #: sends per second the session paces itself at after a rate limit (``None``: not pacing)
+    #: sends per second the session paces itself at: the stricter of ``rate_limit`` and the
+    #: rate adapted to a server's rate limit (``None``: not pacing)
     rate: float | None = None
 
 
@@ -222,8 +223,12 @@ class Session:
             throttled=c.throttled,
             window=self._limit.window,
             paused_seconds=c.paused_seconds,
-            rate=self._limit.rate,
+            rate=min(paces) if (paces := self._paces()) else None,
         )
+
+    def _paces(self) -> list[float]:
+        """The send rates in force: the caller's ``rate_limit`` and the adaptive one."""
+        return [rate for rate in (self.rate_limit, self._limit.rate) if rate is not None]
 
     def __repr__(self) -> str:
         state = " closed" if self._closed else ""
@@ -431,11 +436,8 @@ class Session:
 
     def _interval(self) -> float:
         """Seconds between sends: the caller's ``rate_limit`` or the adaptive rate, the stricter."""
-        interval = 1.0 / self.rate_limit if self.rate_limit else 0.0
-        rate = self._limit.rate
-        if rate is not None:
-            interval = max(interval, 1.0 / rate)
-        return interval
+        paces = self._paces()
+        return 1.0 / min(paces) if paces else 0.0
 
     async def _pace(self) -> None:
         """Wait for this send's turn under the rate, if there is one.

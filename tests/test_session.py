@@ -319,6 +319,19 @@ async def test_rate_limit_spaces_every_attempt(
     assert elapsed >= 5 / 40 * 0.95
 
 
+async def test_stats_rate_is_the_stricter_of_rate_limit_and_the_adaptive_rate() -> None:
+    options: dict[str, Any] = {"base_url": BASE, "rate_limit": 5, "max_concurrency": 32}
+    async with bw.Session(bw.BasicAuth("a", "b"), **options) as session:
+        assert session.stats.rate == 5
+        limit = session._limit  # a refusal that paused the session, as _feedback reports it
+        limit.on_throttle(limit.stamp(), asked_to_wait=True)
+        adapted = limit.rate
+        assert adapted is not None and adapted > 5
+        assert session.stats.rate == 5
+    async with bw.Session(bw.BasicAuth("a", "b"), base_url=BASE) as session:
+        assert session.stats.rate is None
+
+
 async def test_pacing_waits_through_the_backoff_sleep(
     fake: FakeBangwo8, make_session: Callable[..., bw.Session], sleeps: SleepRecorder
 ) -> None:
