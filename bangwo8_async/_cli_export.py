@@ -56,6 +56,7 @@ class Audit:
     pages_reread: int = 0
     retries: int = 0
     throttles: int = 0
+    paused: float = 0.0  # seconds the session sat out the server's Retry-After
     resumed_at: int | None = None
 
     def as_state(self) -> dict[str, Any]:
@@ -69,6 +70,7 @@ class Audit:
                 "pages_reread": self.pages_reread,
                 "retries": self.retries,
                 "throttles": self.throttles,
+                "paused": self.paused,
             },
         }
 
@@ -83,6 +85,7 @@ class Audit:
             f"server count {n(self.count_start)} at start, {n(self.count_end)} at end; "
             f"{self.repeats_dropped:,} repeats dropped, {self.pages_reread:,} pages read again, "
             f"{self.retries:,} retries, {self.throttles:,} throttled"
+            + (f", paused {self.paused:.1f}s for Retry-After" if self.paused else "")
         )
 
 
@@ -162,6 +165,7 @@ async def run_export(
         audit.pages_reread = base.get("pages_reread", 0) + stats.pages_reread
         audit.retries = base.get("retries", 0) + retries
         audit.throttles = base.get("throttles", 0) + throttles
+        audit.paused = base.get("paused", 0.0) + session.stats.paused_seconds
 
     batch = _Batch(sink, interval)
 

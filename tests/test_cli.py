@@ -357,6 +357,24 @@ def test_refused_credentials_say_which_were_used(
     assert b"from the flags --account/--password (account 'x@example.com'" in flags.stderr
 
 
+def test_the_summary_says_how_long_the_server_paused_the_export(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    # A bucket of 2: the first round of 8 pages is mostly refused, with Retry-After.
+    limited = threaded_fake(tasks=40, rate_limit=50, rate_burst=2, limit_retry_after=0.2)
+    out = tmp_path / "t.jsonl"
+    done = bangwo8("export", "tasks", "-o", str(out), "--per-page", "5", env=limited.env)
+    assert done.returncode == 0, done.stderr
+    (summary,) = done.stderr.decode().splitlines()
+    found = re.search(r"(\d+) throttled, paused (\d+\.\d)s for Retry-After$", summary)
+    assert found is not None, summary
+    assert int(found[1]) >= 1 and float(found[2]) >= 0.2
+    assert len(out.read_text().splitlines()) == 40
+    calm = threaded_fake(tasks=40)
+    done = bangwo8("export", "tasks", "-o", str(tmp_path / "c.jsonl"), env=calm.env)
+    assert done.stderr.decode().rstrip().endswith("0 retries, 0 throttled")
+
+
 def test_verify_exits_3_when_rows_and_the_server_count_differ(
     tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
