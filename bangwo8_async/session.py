@@ -423,39 +423,38 @@ class Session:
             return None
         return retry_after if 0 < retry_after <= self.backoff.max_retry_after else None
 
-    async def _sit_out_pause(self, state: _CallState) -> None:
-        """Wait while the session is paused, unless this call already slept through it."""
+    async def _sit_out_pause(self, state: _CallState) -> bool:
+        """Wait while the session is paused, unless this call already slept through it.
+
+        Returns whether it waited.
+        """
+        waited = False
         while True:
             until, now = self._resume_at, _loop_time()
             if until <= state.waited_until or until <= now:
-                return
+                return waited
             # Once per pause (or extension), not until the clock says so: a test's
             # recording sleep returns at once and never advances the loop's time.
             state.waited_until = until
             await self.backoff.sleep(until - now)
+            waited = True
 
     def _interval(self) -> float:
         """Seconds between sends: the caller's ``rate_limit`` or the adaptive rate, the stricter."""
         paces = self._paces()
         return 1.0 / min(paces) if paces else 0.0
 
-    async def _pace(self) -> None:
+    async def _pace(self, state: _CallState) -> None:
         """Wait for this send's turn under the rate, if there is one.
 
         A pause that begins while the send waits its turn (a 429 with
         ``Retry-After`` to another call) holds it too: it is sat out, and the
         turn waited for again, so the paced sends do not go out into the pause.
         """
-        waited_until = -math.inf
         while self.rate_limit or self._limit.rate is not None:
-            before = self._resume_at
             await self._throttle.wait()
-            until, now = self._resume_at, _loop_time()
-            # Once per pause, as in _sit_out_pause: a test's sleep never moves the clock.
-            if until == before or until <= now or until <= waited_until:
+            if not await self._sit_out_pause(state):
                 return
-            waited_until = until
-            await self.backoff.sleep(until - now)
 
     def _feedback(self, stamp: int, status: int, headers: Mapping[str, str]) -> None:
         """Adapt the window and rate to one answer: a 429 or 503 cuts, other answers grow."""
@@ -487,7 +486,7 @@ class Session:
         # Two plain context managers: an exit stack per attempt costs more than the two.
         async with extra if extra is not None else _UNLIMITED, self._gate:
             await self._sit_out_pause(state)  # a pause may have begun while we queued
-            await self._pace()
+            await self._pace(state)
             stamp = self._limit.stamp()
             self._counters.attempts += 1
             started = loop.time()
