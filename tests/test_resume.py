@@ -55,6 +55,15 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
+def start(
+    args: list[str], env: dict[str, str], *, stderr: int = subprocess.DEVNULL
+) -> subprocess.Popen[str]:
+    """The export in the background, as ``run`` runs it; its stdout discarded."""
+    return subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=stderr, text=True, env={**ENV, **env}
+    )
+
+
 def contents(what: str, out: Path) -> list[object]:
     """The exported rows, in order: a file's lines, or the table ordered by position."""
     if out.suffix != ".db":
@@ -75,13 +84,7 @@ def run_with_kills(
     for attempt in range(kills + 10):
         log = server.fake.log
         before = len(log)
-        proc = subprocess.Popen(
-            args,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**ENV, **server.env},
-        )
+        proc = start(args, server.env, stderr=subprocess.PIPE)
         if attempt < kills:
             while proc.poll() is None and len(log) == before:
                 time.sleep(0.002)
@@ -109,15 +112,7 @@ def test_killed_exports_resume_to_the_same_rows(
     rng = random.Random(f"kills-{what}")
     suffixes = (".jsonl", ".csv", ".db")
     # The uninterrupted exports, side by side.
-    baselines = [
-        subprocess.Popen(
-            command(what, tmp_path / f"whole{s}"),
-            env={**ENV, **server.env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for s in suffixes
-    ]
+    baselines = [start(command(what, tmp_path / f"whole{s}"), server.env) for s in suffixes]
     assert [p.wait(60) for p in baselines] == [0, 0, 0]
     total_killed = total_resumed = 0
     for suffix in suffixes:
@@ -185,9 +180,7 @@ def test_resume_continues_where_it_stopped(
 
 def _partial(args: list[str], env: dict[str, str], state: Path) -> None:
     """Run an export until its first checkpoint exists, then kill it."""
-    proc = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**ENV, **env}
-    )
+    proc = start(args, env)
     deadline = time.monotonic() + 30
     while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
@@ -293,13 +286,7 @@ def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
     server = threaded_fake(tasks=100, users_per_task=1, latency=0.02)
     out = tmp_path / "users.jsonl"
     args = command("users", out, "--checkpoint-every", "10")  # nothing committed by time
-    proc = subprocess.Popen(
-        args,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**ENV, **server.env},
-    )
+    proc = start(args, server.env, stderr=subprocess.PIPE)
     while len(server.fake.log) < 20:
         time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
@@ -333,12 +320,7 @@ def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
 ) -> None:
     server = threaded_fake(tasks=200, users_per_task=1, latency=0.02)
     out = tmp_path / "x.db"
-    proc = subprocess.Popen(
-        command("tasks", out),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**ENV, **server.env},
-    )
+    proc = start(command("tasks", out), server.env)
     found = None
     while found is None and proc.poll() is None:
         time.sleep(0.01)

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async.testing import FakeBangwo8, Fault
+from bangwo8_async.testing import RATE_FAULTS, FakeBangwo8
 
 PASSWORD = "pw-Sup3r-Secret"
 SECRET = "oauth-S3cret-Value"
@@ -53,17 +53,7 @@ async def test_no_secret_anywhere_on_every_error_path(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     texts: list[str] = []
-    fake.inject(
-        *[
-            Fault.SERVER_ERROR,
-            Fault.UNAVAILABLE,
-            Fault.RATE_LIMITED,
-            Fault.RESET_BEFORE,
-            Fault.RESET_AFTER,
-            Fault.TRUNCATED,
-        ]
-        * 2
-    )
+    fake.inject(*RATE_FAULTS * 2)
     fake.retry_after = 0
     sessions = [
         make_session(fake),
