@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from . import _cli_sync
 from ._cli_export import COMMIT_INTERVAL
 from ._version import __version__
 from .session import DEFAULT_BASE_URL
@@ -254,6 +255,8 @@ def parser() -> argparse.ArgumentParser:
         "delete", parents=[conn], formatter_class=_Help, help="delete a task"
     )
     delete.add_argument("id", type=_positive, help="call_task_id")
+
+    _cli_sync.add_parser(sub, conn)
 
     fake = sub.add_parser(
         "fake-server",

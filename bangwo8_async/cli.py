@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import _export
+from . import _cli_sync, _export
 from ._checkpoint import CheckpointError
 from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK, parse, parser
 from ._cli_connect import Connection, Failure, UsageError
@@ -266,6 +266,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The console script: one-line errors and an exit code, never a traceback."""
     args = parse(argv)
     try:
+        if args.command == "sync":  # dlt runs its own loop: not inside ours
+            return _cli_sync.run(args)
         return asyncio.run(run(args))
     except (UsageError, LocationError, CheckpointError, ValidationError) as exc:
         print(f"bangwo8: error: {exc}", file=sys.stderr)
