@@ -253,7 +253,7 @@ def test_the_output_location_is_checked_before_any_request(
             and str(out.parent if where != "directory" else out) in line
         )
         assert {
-            "directory": "is a directory",
+            "directory": "is a folder, not a file",
             "missing folder": "does not exist",
             "no permission": "ermission denied",
         }[where] in line
