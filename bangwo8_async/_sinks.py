@@ -52,12 +52,14 @@ def check_location(path: Path) -> None:
     """Refuse an output path that cannot be written, before any request, saying what is wrong
     with it as it is: a folder where the file must be, a file or a missing folder where a
     folder must be, or a folder we may not write to."""
-    if path.is_dir():
-        raise LocationError(f"{path} is a folder, not a file; give a file name, e.g. {path / 'export'}")
     folder = path.parent
-    problem = _folder_problem(folder)
+    problem = _folder_problem(folder)  # first: a closed folder above makes is_dir() raise
     if problem is not None:
         raise LocationError(f"cannot write {path}: {problem}")
+    if path.is_dir():
+        raise LocationError(
+            f"{path} is a folder, not a file; give a file name, e.g. {path / 'export'}"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise LocationError(f"cannot write to folder {folder}: permission denied")
     if path.exists() and not os.access(path, os.W_OK):
