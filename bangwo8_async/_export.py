@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import IO, Any
 
 import attrs
@@ -16,27 +15,10 @@ TASK_FIELDS = [f.name for f in attrs.fields(CallTask)]
 USER_FIELDS = [f.name for f in attrs.fields(TaskUser)]
 
 
-def _moment_iso(value: Any) -> Any:
-    """A task's start or end as ``YYYY-MM-DDTHH:MM:SS`` always: a bare date is its midnight.
-
-    The server sends either form; one format per column is what lets pandas,
-    DuckDB or a spreadsheet parse the whole column.
-    """
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00"
-    return value
-
-
 def export_row(model: CallTask | TaskUser) -> dict[str, Any]:
-    """One exported row: :func:`bangwo8_async.to_dict`, with a task's start and end always
-    ``YYYY-MM-DDTHH:MM:SS``."""
-    row = to_dict(model)
-    if isinstance(model, CallTask):
-        row["task_start"] = _moment_iso(model.task_start)
-        row["task_end"] = _moment_iso(model.task_end)
-    return row
+    """One exported row: :func:`bangwo8_async.to_dict`, so that every output (JSON lines,
+    CSV, SQLite, ``tasks list``) writes each field in the one format ``to_dict`` gives it."""
+    return to_dict(model)
 
 
 class ProgressLine:
