@@ -49,8 +49,9 @@ _TYPES = {
     "progress": "INTEGER",
 }
 #: The columns beside the fields, which a retyped table keeps as they are.
-_BOOKKEEPING = ("row_key", "occurrence", "position", "first_seen", "last_seen")
-_BOOKKEEPING += ("first_run", "last_run")
+_BOOKKEEPING = frozenset(
+    ("row_key", "occurrence", "position", "first_seen", "last_seen", "first_run", "last_run")
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS exports (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL, status TEXT NOT NULL,
