@@ -160,7 +160,11 @@ def _status(session: Session) -> str:
 
 
 def _verdict(audit: Audit, verify: bool) -> int:
-    if verify and audit.rows != audit.count_end:
+    """``--verify``: exit 3 when the rows written differ from the server's final count; say
+    what was checked either way, so that a pass is not mistaken for a check never made."""
+    if not verify:
+        return 0
+    if audit.rows != audit.count_end:
         print(
             f"bangwo8: verify failed: {audit.rows:,} rows written, but the server's final "
             f"count is {audit.count_end if audit.count_end is not None else 'unknown'}",
@@ -168,7 +172,20 @@ def _verdict(audit: Audit, verify: bool) -> int:
             flush=True,
         )
         return 3
+    print(
+        f"bangwo8: verify passed: {audit.rows:,} rows written, as many as the server's final "
+        f"count ({audit.count_end:,})",
+        file=sys.stderr,
+        flush=True,
+    )
     return 0
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """The line for Ctrl-C: a file export checkpoints, so the same command resumes it."""
+    if args.command == "export" and args.output != "-":
+        return "bangwo8: interrupted; run the same command again to resume"
+    return "bangwo8: interrupted"
 
 
 async def _tasks_command(args: argparse.Namespace) -> int:
@@ -287,7 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bangwo8: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("bangwo8: interrupted", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
 
 

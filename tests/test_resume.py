@@ -292,7 +292,9 @@ def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
         time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.endswith("bangwo8: interrupted\n"), err
+    assert proc.returncode == 130 and err.endswith(
+        "bangwo8: interrupted; run the same command again to resume\n"
+    ), err
     # The pages read before Ctrl-C were committed on the way out.
     saved = orjson.loads((tmp_path / "users.jsonl.state.json").read_bytes())
     assert saved["rows"] > 0
