@@ -116,7 +116,9 @@ async def _export_command(args: argparse.Namespace) -> int:
         "account": conn.account,
     }
     interactive = not args.quiet and sys.stderr.isatty()
-    progress = _export.ProgressLine(args.what, sys.stderr if interactive else None)
+    progress = _export.ProgressLine(
+        args.what, sys.stderr if interactive else None, estimated=args.what == "users"
+    )
     _logging(args.verbose, progress)
     sink = _sink(args, fmt)
     started = time.monotonic()
@@ -129,6 +131,7 @@ async def _export_command(args: argparse.Namespace) -> int:
                 if args.what == "tasks" and "page" in where
                 else (saved.get("pages", 0) + 1)
             )
+            progress.already = saved["rows"]
             print(
                 f"bangwo8: resuming at page {at:,}: {saved['rows']:,} rows already written",
                 file=sys.stderr,
@@ -139,7 +142,14 @@ async def _export_command(args: argparse.Namespace) -> int:
             # stdout keeps no checkpoint: pass each page on as it comes.
             interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
             audit = await run_export(
-                session, request, sink, saved, shape, on_page=progress, interval=interval
+                session,
+                request,
+                sink,
+                saved,
+                shape,
+                on_page=progress,
+                interval=interval,
+                estimate=interactive,
             )
         sink.finish(audit.as_state())
     finally:
