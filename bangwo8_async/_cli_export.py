@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
@@ -208,18 +208,9 @@ async def run_export(
         "stats": stats,
     }
     # Only a progress line wants the customers' total: the task count costs a request.
-    counting = (
-        asyncio.ensure_future(_task_count(session, request))
-        if request.what == "users" and estimate
-        else None
-    )
-    try:
+    async with _counting(session, request, estimate and request.what == "users") as counting:
         with batch:
             await _pages(session, request.what, saved, common, audit, commit, counting)
-    finally:
-        if counting is not None:
-            counting.cancel()
-            await asyncio.gather(counting, return_exceptions=True)
     if audit.count_start is None and audit.pages == 0:
         audit.count_start = audit.count_end = 0  # an empty list sends no page to count
     tally()
@@ -300,6 +291,22 @@ async def _pages(
             audit.count_start, audit.count_end = counts.totals()
             total = counts.estimate(_known(counting))
             commit(tup.page.items, tup.cursor.to_dict(), {"user_counts": counts.to_dict()}, total)
+
+
+@contextlib.asynccontextmanager
+async def _counting(
+    session: Session, request: ExportRequest, wanted: bool
+) -> AsyncIterator[asyncio.Future[int | None] | None]:
+    """The task count, asked for in the background if ``wanted``; never outlives the export."""
+    if not wanted:
+        yield None
+        return
+    counting = asyncio.ensure_future(_task_count(session, request))
+    try:
+        yield counting
+    finally:
+        counting.cancel()
+        await asyncio.gather(counting, return_exceptions=True)
 
 
 def _known(counting: asyncio.Future[int | None] | None) -> int | None:
