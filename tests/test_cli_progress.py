@@ -8,6 +8,7 @@ import pty
 import select
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,9 @@ from bangwo8_async._cli_export import ExportRequest, _UserCounts, run_export
 from bangwo8_async._export import ProgressLine, duration
 from bangwo8_async._sinks import StreamSink
 from bangwo8_async.testing import FakeBangwo8
+from tests.conftest import ThreadedFake
 
-from .test_cli import ENV
+from .test_cli import ENV, bangwo8
 
 
 class Clock:
@@ -181,3 +183,16 @@ def test_a_terminal_sees_the_share_and_the_time_left(tmp_path: Path) -> None:
     text = seen.decode()
     assert "/~180 items" in text and "% " in text and " left" in text, text
     assert text.rstrip().splitlines()[-1].startswith("bangwo8: users: 180 rows written")
+
+
+def test_a_pipe_gets_the_summary_line_only_and_no_extra_request(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    """Not a terminal: no progress line, so no task count asked for it."""
+    server = threaded_fake(tasks=30, users_per_task=2)
+    done = bangwo8("export", "users", "-o", str(tmp_path / "u.jsonl"), env=server.env)
+    assert done.returncode == 0, done.stderr
+    (summary,) = done.stderr.decode().splitlines()
+    assert summary.startswith("bangwo8: users: 60 rows written")
+    task_pages = [r.query for r in server.fake.requests("GET", "/api/v1/callTask.json")]
+    assert task_pages and all(q.get("per_page") != "1" for q in task_pages), task_pages
