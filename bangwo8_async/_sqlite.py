@@ -98,12 +98,13 @@ class SqliteSink:
             raise LocationError(f"cannot use {self.path} as an SQLite database: {exc}") from None
         return db
 
-    def _table_sql(self, name: str) -> str:
+    def _table_sql(self, name: str, extra: str = "") -> str:
         columns = ", ".join(f"{f} {_TYPES.get(f, 'TEXT')}" for f in self.fields)
         return (
             f"CREATE TABLE IF NOT EXISTS {name} (row_key TEXT PRIMARY KEY, {columns}, "
             "occurrence INTEGER NOT NULL, position INTEGER NOT NULL, first_seen TEXT NOT NULL, "
-            "last_seen TEXT NOT NULL, first_run INTEGER NOT NULL, last_run INTEGER NOT NULL);"
+            "last_seen TEXT NOT NULL, first_run INTEGER NOT NULL, "
+            f"last_run INTEGER NOT NULL{extra});"
         )
 
     def _ensure_table(self, db: sqlite3.Connection) -> None:
@@ -112,7 +113,8 @@ class SqliteSink:
         SQLite cannot change a column's type in place: the rows move to a new
         table in one transaction. INTEGER affinity turns the old text codes into
         integers; every other value moves as it is (a date an older version wrote
-        as its midnight stays so until a run writes that row again).
+        as its midnight stays so until a run writes that row again). Columns,
+        indexes and triggers a user added to the table come along.
         """
         found = {row[1]: row[2] for row in db.execute(f"PRAGMA table_info({self.table})")}
         if not found:
@@ -121,14 +123,23 @@ class SqliteSink:
         wanted = {f: _TYPES.get(f, "TEXT").split()[0] for f in self.fields}
         if all(found.get(f, "").upper() == kind for f, kind in wanted.items()):
             return
-        columns = ", ".join(c for c in found if c in wanted or c in _BOOKKEEPING)
+        theirs = [c for c in found if c not in wanted and c not in _BOOKKEEPING]
+        extra = "".join(f", {c} {found[c]}" for c in theirs)
+        columns = ", ".join(found)
         new = f"{self.table}__retyped"
         with _transaction(db):
+            kept = db.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+                "AND sql IS NOT NULL",
+                (self.table,),
+            ).fetchall()
             db.execute(f"DROP TABLE IF EXISTS {new}")
-            db.execute(self._table_sql(new))
+            db.execute(self._table_sql(new, extra))
             db.execute(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {self.table}")
             db.execute(f"DROP TABLE {self.table}")
             db.execute(f"ALTER TABLE {new} RENAME TO {self.table}")
+            for (sql,) in kept:
+                db.execute(sql)
 
     def open(self, shape: dict[str, Any], restart: bool) -> dict[str, Any] | None:
         self._db = db = self._connect()

@@ -195,6 +195,11 @@ def test_an_old_complete_sqlite_export_is_retyped_and_refreshed(
     db_path = tmp_path / "x.db"
     export(server, "users", db_path)
     _make_old(db_path, partial=False)
+    with contextlib.closing(sqlite3.connect(db_path, isolation_level=None)) as db:
+        # What a user may have added to the table: a column of their own, an index.
+        db.execute("ALTER TABLE task_users ADD COLUMN note TEXT")
+        db.execute("UPDATE task_users SET note = 'mine' WHERE user_name = 'gone'")
+        db.execute("CREATE INDEX by_phone ON task_users (phone)")
     export(server, "users", db_path)
     # Every row is an INTEGER code now, the one gone from the server too; the label stays.
     assert _progress_types(db_path) == ("INTEGER", [("integer", 28), ("text", 1)])
@@ -203,9 +208,10 @@ def test_an_old_complete_sqlite_export_is_retyped_and_refreshed(
             (1, "complete"),
             (2, "complete"),
         ]
-        assert db.execute(
-            "SELECT progress, last_run FROM task_users WHERE user_name = 'gone'"
-        ).fetchone() == (0, 1)
+        gone = "SELECT progress, last_run, note FROM task_users WHERE user_name = 'gone'"
+        assert db.execute(gone).fetchone() == (0, 1, "mine")
+        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task_users'"
+        assert ("by_phone",) in db.execute(indexes).fetchall()
 
 
 def test_an_old_partial_sqlite_export_is_refused_until_restarted(
