@@ -231,3 +231,8 @@ def test_an_old_partial_sqlite_export_is_refused_until_restarted(
     done = bangwo8("export", "users", "-o", str(db_path), "--restart", env=server.env)
     assert done.returncode == 0, done.stderr
     assert _progress_types(db_path) == ("INTEGER", [("integer", 28), ("text", 1)])
+    with contextlib.closing(sqlite3.connect(db_path)) as db:
+        assert db.execute("SELECT run_id, status FROM exports").fetchall() == [
+            (1, "discarded"),
+            (2, "complete"),
+        ]
