@@ -192,10 +192,13 @@ def _verdict(audit: Audit, verify: bool) -> int:
 
 
 def _interrupted(args: argparse.Namespace) -> str:
-    """The line for Ctrl-C: a file export checkpoints, so the same command resumes it."""
-    if args.command == "export" and args.output != "-":
-        return "bangwo8: interrupted; run the same command again to resume"
-    return "bangwo8: interrupted"
+    """The line for Ctrl-C: a file export checkpoints, so the same command resumes it (but
+    for its ``--restart``, which would discard what this run wrote)."""
+    if args.command != "export" or args.output == "-":
+        return "bangwo8: interrupted"
+    if args.restart:
+        return "bangwo8: interrupted; run the same command without --restart to resume"
+    return "bangwo8: interrupted; run the same command again to resume"
 
 
 async def _tasks_command(args: argparse.Namespace) -> int:

@@ -43,6 +43,10 @@ def test_without_verify_nothing_is_said_of_it(
     [
         (["export", "tasks", "--fake", "-o", "x.csv"], "run the same command again to resume"),
         (["export", "users", "--fake", "-o", "x.db"], "run the same command again to resume"),
+        (
+            ["export", "tasks", "--fake", "-o", "x.csv", "--restart"],
+            "run the same command without --restart to resume",
+        ),
         (["export", "tasks", "--fake"], None),  # stdout keeps no checkpoint: nothing resumes
         (["export", "tasks", "--fake", "-o", "-"], None),
         (["tasks", "list", "--fake"], None),
