@@ -16,7 +16,10 @@ from typing import Any
 
 import orjson
 
-STATE_VERSION = 1
+#: 2: rows in ``to_dict``'s formats (a date-only task as ``YYYY-MM-DD``, SQLite ``progress``
+#: an INTEGER). A partial export of format 1 holds rows in the old formats: finishing it
+#: would mix two formats in one column, so it is refused and ``--restart`` named.
+STATE_VERSION = 2
 
 
 class CheckpointError(Exception):
@@ -67,9 +70,9 @@ def loads(raw: bytes | str, where: str) -> dict[str, Any]:
         )
     if state.get("version") != STATE_VERSION:
         raise CheckpointError(
-            f"{where} is from another version of bangwo8 (state format "
-            f"{state.get('version')!r}, this one reads {STATE_VERSION}); "
-            "run again with --restart to start over"
+            f"{where} is a partial export by another version of bangwo8 (state format "
+            f"{state.get('version')!r}, this one reads {STATE_VERSION}), whose rows may be "
+            "written in other formats; run again with --restart to start over"
         )
     for name in ("rows", "offset"):
         if not isinstance(state.get(name, 0), int) or state.get(name, 0) < 0:

@@ -65,6 +65,7 @@ _per_page = _number(int, 1, 100, "1 to 100 (the server's ceiling)")
 _seconds = _number(float, 1e-3, None, "a positive number of seconds")
 _non_negative_seconds = _number(float, 0, None, "0 or a positive number of seconds")
 _fraction = _number(float, 0, 1, "a fraction from 0 to 1")
+_non_negative_ms = _number(float, 0, None, "0 or a positive number of milliseconds")
 _rate = _number(float, 1e-3, None, "a positive number of requests per second")
 
 
@@ -103,18 +104,52 @@ def _connection() -> argparse.ArgumentParser:
         "--max-concurrency", type=_positive, default=8, help="requests in flight at most"
     )
     group.add_argument(
-        "--fake",
-        action="store_true",
-        help=f"use an embedded fake server with {FAKE_TASKS} sample tasks; no credentials needed",
-    )
-    group.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=0,
         help="log retries (-v) and every request (-vv) to stderr",
     )
+    _fake_options(conn)
     return conn
+
+
+def _fake_options(parent: argparse.ArgumentParser) -> None:
+    """``--fake`` and the size and behaviour of that fake: in the connection parent, so that
+    every command that connects (export, tasks, sync) takes them. Defaults are ``None``, so
+    that one given without ``--fake`` can be refused rather than ignored."""
+    group = parent.add_argument_group("the embedded fake server (--fake)")
+    group.add_argument(
+        "--fake",
+        action="store_true",
+        help="use an embedded fake server with sample data instead of Bangwo8; "
+        "no credentials needed",
+    )
+    group.add_argument(
+        "--fake-tasks",
+        type=_non_negative,
+        metavar="N",
+        help=f"sample tasks (default: {FAKE_TASKS:,})",
+    )
+    group.add_argument(
+        "--fake-users-per-task",
+        type=_non_negative,
+        metavar="N",
+        help=f"customers per task (default: {FAKE_USERS_PER_TASK})",
+    )
+    group.add_argument(
+        "--fake-latency-ms",
+        type=_non_negative_ms,
+        metavar="MS",
+        help="delay per request (default: 0)",
+    )
+    group.add_argument(
+        "--fake-fault-rate",
+        type=_fraction,
+        metavar="F",
+        help="fraction of requests that fail: 500, 503, 429, resets, truncation (default: 0); "
+        "raise --max-retries for a high one",
+    )
 
 
 def _export_options() -> argparse.ArgumentParser:

@@ -13,10 +13,14 @@ from .auth import BasicAuth, ClientCredentials, resolve_credentials
 from .errors import AuthenticationError, TransportError, ValidationError
 from .session import DEFAULT_BASE_URL, Session
 
-__all__ = ["FAKE_BASE", "Connection", "Failure", "UsageError"]
+__all__ = ["FAKE_BASE", "Connection", "Failure", "UsageError", "fake_base", "fake_options"]
 
-#: The base URL recorded for ``--fake`` exports: its port changes every run, its data does not.
+#: The base URL recorded for ``--fake`` exports: its port changes every run, its data does not
+#: (for a size; ``fake_base`` adds the size, which does change it).
 FAKE_BASE = "fake"
+
+#: The ``--fake-*`` options: each needs ``--fake``.
+FAKE_OPTIONS = ("fake_tasks", "fake_users_per_task", "fake_latency_ms", "fake_fault_rate")
 
 
 class UsageError(Exception):
@@ -69,9 +73,13 @@ class Connection:
         if self.fake:
             self.auth: BasicAuth | ClientCredentials | None = None
             self.source = "the embedded fake server (--fake)"
-            self.base_url = FAKE_BASE
+            self.base_url = fake_base(args)
             self.account = "fake"
             return
+        given = [name for name in FAKE_OPTIONS if getattr(args, name, None) is not None]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UsageError(f"{flag} sizes the embedded fake server: add --fake")
         self.auth, source = _credentials(args)
         self.source = _described(source)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
@@ -92,7 +100,7 @@ class Connection:
         if self.fake:
             from .testing import FakeBangwo8  # only when asked: the fake pulls in aiohttp.web
 
-            fake = FakeBangwo8(tasks=FAKE_TASKS, users_per_task=FAKE_USERS_PER_TASK)
+            fake = FakeBangwo8(**fake_options(args))
             async with fake, Session(fake.basic_auth, base_url=fake.base_url, **options) as s:
                 yield s
             return
@@ -108,6 +116,28 @@ class Connection:
                 ) from None
             except TransportError as exc:
                 raise Failure(_transport_line(exc, s.base_url)) from None
+
+
+def fake_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``FakeBangwo8`` options that ``--fake-*`` give, with the defaults for the rest."""
+
+    def given(name: str, default: Any) -> Any:
+        value = getattr(args, name, None)
+        return default if value is None else value
+
+    return {
+        "tasks": given("fake_tasks", FAKE_TASKS),
+        "users_per_task": given("fake_users_per_task", FAKE_USERS_PER_TASK),
+        "latency": given("fake_latency_ms", 0.0) / 1000,
+        "fault_rate": given("fake_fault_rate", 0.0),
+    }
+
+
+def fake_base(args: argparse.Namespace) -> str:
+    """The base URL an export records for ``--fake``: its size, since that decides its rows
+    (latency and faults do not: a rerun with other ones resumes)."""
+    options = fake_options(args)
+    return f"{FAKE_BASE}:tasks={options['tasks']},users_per_task={options['users_per_task']}"
 
 
 def _transport_line(exc: TransportError, base_url: str) -> str:

@@ -7,9 +7,10 @@ page's row identities as ``known``; after a customer page, its ``cursor``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
@@ -18,6 +19,8 @@ import attrs
 from ._checkpoint import identity_keys
 from ._export import export_row
 from ._sinks import Sink
+from .call_tasks import list_call_tasks
+from .errors import Bangwo8Error
 from .pagination import (
     PageStats,
     UsersCursor,
@@ -31,6 +34,9 @@ __all__ = ["COMMIT_INTERVAL", "Audit", "ExportRequest", "run_export"]
 
 #: Seconds of pages gathered into one durable commit.
 COMMIT_INTERVAL = 0.25
+
+#: Tasks whose customer counts are seen before the customers export guesses its total.
+ESTIMATE_AFTER_TASKS = 3
 
 
 @attrs.define
@@ -105,11 +111,13 @@ class _UserCounts:
         self.task: int | None = saved.get("task")
         self.first: int = saved.get("first", 0)
         self.latest: int = saved.get("latest", 0)
+        self.tasks: int = saved.get("tasks", 0)  # tasks begun, the current one included
 
     def see(self, task_id: int, count: int | None, last: bool) -> None:
         count = count or 0
         if task_id != self.task:
             self.task, self.first = task_id, count
+            self.tasks += 1
         self.latest = count
         if last:
             self.done_start += self.first
@@ -119,8 +127,17 @@ class _UserCounts:
     def totals(self) -> tuple[int, int]:
         return self.done_start + self.first, self.done_end + self.latest
 
+    def estimate(self, task_total: int | None) -> int | None:
+        """About how many customers there are: those of the tasks begun, by their counts,
+        plus the tasks still to come at the mean so far; ``None`` until a few are seen."""
+        if task_total is None or self.tasks < ESTIMATE_AFTER_TASKS:
+            return None
+        counted = self.totals()[1]
+        return counted + round(max(task_total - self.tasks, 0) * counted / self.tasks)
+
     def to_dict(self) -> dict[str, Any]:
         return {
+            "tasks": self.tasks,
             "done_start": self.done_start,
             "done_end": self.done_end,
             "task": self.task,
@@ -138,8 +155,13 @@ async def run_export(
     *,
     on_page: Callable[[int, int, int | None], None] | None = None,
     interval: float = COMMIT_INTERVAL,
+    estimate: bool = False,
 ) -> Audit:
     """Export every page into ``sink``, checkpointing as it goes; return the audit.
+
+    ``on_page(pages, rows, total)`` follows each page committed, over all runs,
+    with the server's count for tasks; for customers, with ``estimate``, an
+    estimated total once the task count and a few tasks' counts are known.
 
     Pages are committed together at most every ``interval`` seconds (0: each
     page on its own), since an fsync per one-row customer page costs more than
@@ -153,11 +175,6 @@ async def run_export(
         audit.rows, audit.pages = saved["rows"], saved.get("pages", 0)
         audit.count_start, audit.count_end = saved.get("count_start"), saved.get("count_end")
     stats = PageStats()
-    already = audit.rows
-
-    def progress(page: int, items: int, total: int | None) -> None:
-        if on_page is not None:
-            on_page(audit.pages + 1, already + items, total)
 
     def tally() -> None:
         retries, throttles = retries_of(session)
@@ -169,7 +186,9 @@ async def run_export(
 
     batch = _Batch(sink, interval)
 
-    def commit(models: list[Any], cursor: dict[str, Any], extra: dict[str, Any]) -> None:
+    def commit(
+        models: list[Any], cursor: dict[str, Any], extra: dict[str, Any], total: int | None
+    ) -> None:
         rows = [export_row(m) for m in models]
         audit.rows += len(rows)
         audit.pages += 1
@@ -178,24 +197,45 @@ async def run_export(
             rows,
             {"shape": shape, "cursor": cursor, "pages": audit.pages, **extra, **audit.as_state()},
         )
+        if on_page is not None:
+            on_page(audit.pages, audit.rows, total)
 
     common: dict[str, Any] = {
         "per_page": request.per_page,
         "concurrency": request.concurrency,
         "created_start": request.created_start,
         "created_end": request.created_end,
-        "on_page": progress,
         "stats": stats,
     }
-    with batch:
-        await _pages(session, request.what, saved, common, audit, commit)
+    # Only a progress line wants the customers' total: the task count costs a request.
+    async with _counting(session, request, estimate and request.what == "users") as counting:
+        with batch:
+            await _pages(session, request.what, saved, common, audit, commit, counting)
     if audit.count_start is None and audit.pages == 0:
         audit.count_start = audit.count_end = 0  # an empty list sends no page to count
     tally()
     return audit
 
 
-Commit = Callable[[list[Any], dict[str, Any], dict[str, Any]], None]
+Commit = Callable[[list[Any], dict[str, Any], dict[str, Any], int | None], None]
+
+
+async def _task_count(session: Session, request: ExportRequest) -> int | None:
+    """How many tasks the customers export will go through: one page of one task, its count.
+
+    Only for the progress line: a failure here is the export's own to report.
+    """
+    try:
+        page = await list_call_tasks(
+            session,
+            page=1,
+            per_page=1,
+            created_start=request.created_start,
+            created_end=request.created_end,
+        )
+    except Bangwo8Error:
+        return None
+    return page.count
 
 
 async def _pages(
@@ -205,6 +245,7 @@ async def _pages(
     common: dict[str, Any],
     audit: Audit,
     commit: Commit,
+    counting: asyncio.Future[int | None] | None = None,
 ) -> None:
     """Read every page through the public page API, from the checkpoint on; commit each."""
     cursor = saved.get("cursor") if saved else None
@@ -236,6 +277,7 @@ async def _pages(
                         "known": known,
                     },
                     {},
+                    page.count,
                 )
         return
     counts = _UserCounts(saved.get("user_counts") if saved else None)
@@ -247,7 +289,31 @@ async def _pages(
         async for tup in user_pages:
             counts.see(tup.task.call_task_id, tup.page.count, tup.last)
             audit.count_start, audit.count_end = counts.totals()
-            commit(tup.page.items, tup.cursor.to_dict(), {"user_counts": counts.to_dict()})
+            total = counts.estimate(_known(counting))
+            commit(tup.page.items, tup.cursor.to_dict(), {"user_counts": counts.to_dict()}, total)
+
+
+@contextlib.asynccontextmanager
+async def _counting(
+    session: Session, request: ExportRequest, wanted: bool
+) -> AsyncIterator[asyncio.Future[int | None] | None]:
+    """The task count, asked for in the background if ``wanted``; never outlives the export."""
+    if not wanted:
+        yield None
+        return
+    counting = asyncio.ensure_future(_task_count(session, request))
+    try:
+        yield counting
+    finally:
+        counting.cancel()
+        await asyncio.gather(counting, return_exceptions=True)
+
+
+def _known(counting: asyncio.Future[int | None] | None) -> int | None:
+    """The task count, once (and if) the request for it has answered."""
+    if counting is None or not counting.done() or counting.cancelled():
+        return None
+    return None if counting.exception() is not None else counting.result()
 
 
 class _Batch:

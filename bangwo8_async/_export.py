@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import IO, Any
 
 import attrs
@@ -16,59 +15,79 @@ TASK_FIELDS = [f.name for f in attrs.fields(CallTask)]
 USER_FIELDS = [f.name for f in attrs.fields(TaskUser)]
 
 
-def _moment_iso(value: Any) -> Any:
-    """A task's start or end as ``YYYY-MM-DDTHH:MM:SS`` always: a bare date is its midnight.
-
-    The server sends either form; one format per column is what lets pandas,
-    DuckDB or a spreadsheet parse the whole column.
-    """
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=None).isoformat(timespec="seconds")
-    if isinstance(value, date):
-        return f"{value.isoformat()}T00:00:00"
-    return value
-
-
 def export_row(model: CallTask | TaskUser) -> dict[str, Any]:
-    """One exported row: :func:`bangwo8_async.to_dict`, with a task's start and end always
-    ``YYYY-MM-DDTHH:MM:SS``."""
-    row = to_dict(model)
-    if isinstance(model, CallTask):
-        row["task_start"] = _moment_iso(model.task_start)
-        row["task_end"] = _moment_iso(model.task_end)
-    return row
+    """One exported row: :func:`bangwo8_async.to_dict`, so that every output (JSON lines,
+    CSV, SQLite, ``tasks list``) writes each field in the one format ``to_dict`` gives it."""
+    return to_dict(model)
+
+
+def duration(seconds: float) -> str:
+    """``42s``, ``3m 05s``, ``2h 07m``: a time left, as precise as it is worth."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    return f"{whole // 3600}h {whole // 60 % 60:02d}m"
 
 
 class ProgressLine:
-    """A one-line progress display on a terminal: pages, rows, total, rate, retries, window.
+    """A one-line progress display on a terminal: pages, rows of a total, share done, time
+    left, rate, and the session's retries and window.
 
-    ``status`` (set once the session exists) adds the session's retries,
-    throttles and concurrency window. :meth:`clear` blanks the line so that a
-    log record prints on a line of its own.
+    ``total`` may be an estimate (``estimated``: the customers export guesses it
+    from the task count and the customers per task seen so far), shown with a
+    ``~``. The rate and the time left count this run's rows only (``already``
+    were written by earlier runs of a resumed export). ``status`` (set once the
+    session exists) adds the session's retries, throttles and concurrency
+    window. :meth:`clear` blanks the line so that a log record prints on a line
+    of its own. Without a stream (not a terminal) it draws nothing: the export's
+    summary line is all a pipe or a file gets.
     """
 
-    def __init__(self, label: str, stream: IO[str] | None) -> None:
+    def __init__(
+        self,
+        label: str,
+        stream: IO[str] | None,
+        *,
+        estimated: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.label = label
         self.stream = stream
-        self.started = time.monotonic()
+        self.estimated = estimated
+        self.clock = clock
+        self.started = clock()
+        self.already = 0
         self.status: Callable[[], str] | None = None
-        self._last = 0.0
+        self._last = -1.0
         self._width = 0
 
     def __call__(self, page: int, items: int, total: int | None) -> None:
         if self.stream is None:
             return
-        now = time.monotonic()
-        if now - self._last < 0.1:
+        now = self.clock()
+        if self._last >= 0 and now - self._last < 0.1:
             return
         self._last = now
-        self._draw(page, items, total, now)
+        self._show(self.text(page, items, total, now))
 
-    def _draw(self, page: int, items: int, total: int | None, now: float) -> None:
-        rate = items / max(now - self.started, 1e-6)
-        of = f"/{total:,}" if total is not None else ""
-        extra = f"  {self.status()}" if self.status is not None else ""
-        self._show(f"{self.label}: page {page:,}  {items:,}{of} items  {rate:,.0f}/s{extra}   ")
+    def text(self, page: int, items: int, total: int | None, now: float) -> str:
+        """The line for ``items`` rows (of about ``total``) after ``page`` pages, at ``now``."""
+        rate = (items - self.already) / max(now - self.started, 1e-6)
+        parts = [f"{self.label}: page {page:,}"]
+        if total is None:
+            parts.append(f"{items:,} items")
+        else:
+            parts.append(f"{items:,}/{'~' if self.estimated else ''}{total:,} items")
+            if total > 0:
+                parts.append(f"{min(items / total, 1):.0%}")
+        parts.append(f"{rate:,.0f}/s")
+        if total is not None and total > items and rate > 0:
+            parts.append(f"about {duration((total - items) / rate)} left")
+        if self.status is not None:
+            parts.append(self.status())
+        return "  ".join(parts) + "   "
 
     def _show(self, text: str) -> None:
         assert self.stream is not None
@@ -82,13 +101,13 @@ class ProgressLine:
             self.stream.write("\r" + " " * self._width + "\r")
             self.stream.flush()
             self._width = 0
-            self._last = 0.0
+            self._last = -1.0
 
     def finish(self, items: int) -> None:
         """The last state of the line, then a newline."""
         if self.stream is None:
             return
-        elapsed = time.monotonic() - self.started
+        elapsed = self.clock() - self.started
         self.stream.write(f"\r{self.label}: {items:,} items in {elapsed:.1f}s" + " " * 20 + "\n")
         self.stream.flush()
         self._width = 0

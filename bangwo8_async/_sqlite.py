@@ -13,6 +13,11 @@ Tables ``call_tasks`` and ``task_users`` carry the SDK's field names plus:
   (ids in ``exports``): a row whose ``last_run`` is older than the latest
   complete run is gone from the server.
 
+The fields' columns are typed for the one format every output gives them
+(:func:`bangwo8_async.to_dict`'s): INTEGER ids and ``progress`` code, TEXT
+names, phones, ``status`` label and ISO 8601 dates. A table made by an older
+bangwo8 (``progress`` TEXT) is retyped when an export next writes to it.
+
 ``export_state`` holds the checkpoint of an unfinished run, one per table, and
 is written in the same transaction as that page's rows: a resume is exact by
 construction. ``exports`` keeps every run's summary.
@@ -34,11 +39,19 @@ from ._sinks import LocationError, check_location
 __all__ = ["SqliteSink"]
 
 TABLES = {"tasks": "call_tasks", "users": "task_users"}
+#: Each field's column type: INTEGER for ids and codes, TEXT for the rest (dates as ISO 8601
+#: text, as ``to_dict`` writes them). A raw ``progress`` that is no known code stays as sent:
+#: INTEGER affinity keeps a label as TEXT and stores an unknown number as that number.
 _TYPES = {
     "call_task_id": "INTEGER NOT NULL",
     "contact_id": "INTEGER",
     "company_id": "INTEGER",
+    "progress": "INTEGER",
 }
+#: The columns beside the fields, which a retyped table keeps as they are.
+_BOOKKEEPING = frozenset(
+    ("row_key", "occurrence", "position", "first_seen", "last_seen", "first_run", "last_run")
+)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS exports (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT NOT NULL, status TEXT NOT NULL,
@@ -80,18 +93,53 @@ class SqliteSink:
             db.execute("PRAGMA journal_mode=WAL")
             # FULL: a commit survives a power cut too, not only a killed process.
             db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA + self._table_sql())
+            db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise LocationError(f"cannot use {self.path} as an SQLite database: {exc}") from None
         return db
 
-    def _table_sql(self) -> str:
+    def _table_sql(self, name: str, extra: str = "") -> str:
         columns = ", ".join(f"{f} {_TYPES.get(f, 'TEXT')}" for f in self.fields)
         return (
-            f"CREATE TABLE IF NOT EXISTS {self.table} (row_key TEXT PRIMARY KEY, {columns}, "
+            f"CREATE TABLE IF NOT EXISTS {name} (row_key TEXT PRIMARY KEY, {columns}, "
             "occurrence INTEGER NOT NULL, position INTEGER NOT NULL, first_seen TEXT NOT NULL, "
-            "last_seen TEXT NOT NULL, first_run INTEGER NOT NULL, last_run INTEGER NOT NULL);"
+            "last_seen TEXT NOT NULL, first_run INTEGER NOT NULL, "
+            f"last_run INTEGER NOT NULL{extra});"
         )
+
+    def _ensure_table(self, db: sqlite3.Connection) -> None:
+        """Create the table, or retype one an older bangwo8 made (``progress`` as TEXT).
+
+        SQLite cannot change a column's type in place: the rows move to a new
+        table in one transaction. INTEGER affinity turns the old text codes into
+        integers; every other value moves as it is (a date an older version wrote
+        as its midnight stays so until a run writes that row again). Columns,
+        indexes and triggers a user added to the table come along.
+        """
+        found = {row[1]: row[2] for row in db.execute(f"PRAGMA table_info({self.table})")}
+        if not found:
+            db.executescript(self._table_sql(self.table))
+            return
+        wanted = {f: _TYPES.get(f, "TEXT").split()[0] for f in self.fields}
+        if all(found.get(f, "").upper() == kind for f, kind in wanted.items()):
+            return
+        theirs = [c for c in found if c not in wanted and c not in _BOOKKEEPING]
+        extra = "".join(f", {c} {found[c]}" for c in theirs)
+        columns = ", ".join(found)
+        new = f"{self.table}__retyped"
+        with _transaction(db):
+            kept = db.execute(
+                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('index', 'trigger') "
+                "AND sql IS NOT NULL",
+                (self.table,),
+            ).fetchall()
+            db.execute(f"DROP TABLE IF EXISTS {new}")
+            db.execute(self._table_sql(new, extra))
+            db.execute(f"INSERT INTO {new} ({columns}) SELECT {columns} FROM {self.table}")
+            db.execute(f"DROP TABLE {self.table}")
+            db.execute(f"ALTER TABLE {new} RENAME TO {self.table}")
+            for (sql,) in kept:
+                db.execute(sql)
 
     def open(self, shape: dict[str, Any], restart: bool) -> dict[str, Any] | None:
         self._db = db = self._connect()
@@ -107,8 +155,10 @@ class SqliteSink:
         if found is not None:
             saved = _checkpoint.loads(found[1], where)
             _checkpoint.check_shape(saved["shape"], shape, where)
+            self._ensure_table(db)
             self.run_id = found[0]
             return saved
+        self._ensure_table(db)
         with _transaction(db):
             cur = db.execute(
                 "INSERT INTO exports (what, status, started, shape) VALUES (?, 'running', ?, ?)",

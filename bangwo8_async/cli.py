@@ -116,7 +116,9 @@ async def _export_command(args: argparse.Namespace) -> int:
         "account": conn.account,
     }
     interactive = not args.quiet and sys.stderr.isatty()
-    progress = _export.ProgressLine(args.what, sys.stderr if interactive else None)
+    progress = _export.ProgressLine(
+        args.what, sys.stderr if interactive else None, estimated=args.what == "users"
+    )
     _logging(args.verbose, progress)
     sink = _sink(args, fmt)
     started = time.monotonic()
@@ -129,6 +131,7 @@ async def _export_command(args: argparse.Namespace) -> int:
                 if args.what == "tasks" and "page" in where
                 else (saved.get("pages", 0) + 1)
             )
+            progress.already = saved["rows"]
             print(
                 f"bangwo8: resuming at page {at:,}: {saved['rows']:,} rows already written",
                 file=sys.stderr,
@@ -139,7 +142,14 @@ async def _export_command(args: argparse.Namespace) -> int:
             # stdout keeps no checkpoint: pass each page on as it comes.
             interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
             audit = await run_export(
-                session, request, sink, saved, shape, on_page=progress, interval=interval
+                session,
+                request,
+                sink,
+                saved,
+                shape,
+                on_page=progress,
+                interval=interval,
+                estimate=interactive,
             )
         sink.finish(audit.as_state())
     finally:
@@ -160,7 +170,11 @@ def _status(session: Session) -> str:
 
 
 def _verdict(audit: Audit, verify: bool) -> int:
-    if verify and audit.rows != audit.count_end:
+    """``--verify``: exit 3 when the rows written differ from the server's final count; say
+    what was checked either way, so that a pass is not mistaken for a check never made."""
+    if not verify:
+        return 0
+    if audit.rows != audit.count_end:
         print(
             f"bangwo8: verify failed: {audit.rows:,} rows written, but the server's final "
             f"count is {audit.count_end if audit.count_end is not None else 'unknown'}",
@@ -168,7 +182,23 @@ def _verdict(audit: Audit, verify: bool) -> int:
             flush=True,
         )
         return 3
+    print(
+        f"bangwo8: verify passed: {audit.rows:,} rows written, as many as the server's final "
+        f"count ({audit.count_end:,})",
+        file=sys.stderr,
+        flush=True,
+    )
     return 0
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    """The line for Ctrl-C: a file export checkpoints, so the same command resumes it (but
+    for its ``--restart``, which would discard what this run wrote)."""
+    if args.command != "export" or args.output == "-":
+        return "bangwo8: interrupted"
+    if args.restart:
+        return "bangwo8: interrupted; run the same command without --restart to resume"
+    return "bangwo8: interrupted; run the same command again to resume"
 
 
 async def _tasks_command(args: argparse.Namespace) -> int:
@@ -287,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bangwo8: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("bangwo8: interrupted", file=sys.stderr)
+        print(_interrupted(args), file=sys.stderr)
         return 130
 
 

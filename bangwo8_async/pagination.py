@@ -53,8 +53,18 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: ``on_page(page_number, items_so_far, total_or_None)``, called as each page is yielded.
 OnPage = Callable[[int, int, "int | None"], None]
+"""The progress callback: ``on_page(page_number, items_so_far, total)``, called as each page
+is yielded.
+
+``page_number`` is an ``int``, not the page: the number of the page just
+yielded (for every customer of every task, the count of customer pages so
+far); ``items_so_far`` counts the items yielded up to and including it;
+``total`` is the server's ``count`` when it sends one, else ``None``.
+
+>>> def show(page_number: int, items_so_far: int, total: int | None) -> None:
+...     print(f"page {page_number}: {items_so_far} of {total or '?'}")
+"""
 
 #: Items that may be fetched ahead of the consumer, per request in flight, by default: at
 #: concurrency 8 that is 16,000 items, about a second of pages at 50 ms, so a page waiting
@@ -526,9 +536,10 @@ def iter_call_tasks(
 ) -> AsyncGenerator[CallTask, None]:
     """Every call task, in list order, each once; pages fetched ``concurrency`` at a time.
 
-    Arguments are checked now, before anything is sent. ``on_page(page,
-    items_so_far, total)`` is called as each page is yielded (``total`` is the
-    server's ``count`` when it sends one). Stop early with ``break`` inside
+    Arguments are checked now, before anything is sent. ``on_page(page_number,
+    items_so_far, total)`` (see :data:`OnPage`) is called as each page is
+    yielded, with that page's number (an ``int``; ``total`` is the server's
+    ``count`` when it sends one). Stop early with ``break`` inside
     ``contextlib.aclosing(...)`` or ``await it.aclose()``: every request it
     started is cancelled and awaited.
     """
@@ -560,7 +571,10 @@ def iter_task_users(
     on_page: OnPage | None = None,
     stats: PageStats | None = None,
 ) -> AsyncGenerator[TaskUser, None]:
-    """Every customer of one call task, in list order; pages fetched concurrently."""
+    """Every customer of one call task, in list order; pages fetched concurrently.
+
+    ``on_page(page_number, items_so_far, total)`` as for :func:`iter_call_tasks`.
+    """
     return _items(
         iter_task_user_pages(
             session,
@@ -592,8 +606,8 @@ def iter_all_task_users(
     The customers of several tasks are fetched at once, all within the one
     session limit. ``per_page`` sizes the customer pages; task pages are 100.
     A task deleted between listing and fetching its customers is skipped.
-    ``on_page`` gets the running count of customer pages and items; the total
-    is not known in advance.
+    ``on_page(page_number, items_so_far, None)`` (see :data:`OnPage`) gets the
+    running count of customer pages and items; the total is not known in advance.
     """
     return _items(
         _flatten_task_pages(

@@ -48,10 +48,11 @@ def test_rows_are_flat_and_json_ready() -> None:
     assert _export.export_row(done)["status"] == "已完成"
 
 
-def test_exported_task_times_have_one_format_whatever_the_server_sent() -> None:
+def test_exported_task_times_are_as_to_dict_writes_them() -> None:
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "进行中")
     row = _export.export_row(task)
-    assert (row["task_start"], row["task_end"]) == ("2024-01-01T00:00:00", "2024-01-02T18:00:00")
+    assert (row["task_start"], row["task_end"]) == ("2024-01-01", "2024-01-02T18:00:00")
+    assert row == bw.to_dict(task)
 
 
 def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixture[str]) -> None:

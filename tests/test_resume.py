@@ -20,6 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bangwo8_async._checkpoint import STATE_VERSION
 from tests.conftest import ThreadedFake
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("BANGWO8_")}
@@ -144,7 +145,7 @@ def test_resume_continues_where_it_stopped(
     part = tmp_path / "tasks.jsonl.part"
     part.write_bytes(committed + lines[9][:20])
     state = {
-        "version": 1,
+        "version": STATE_VERSION,
         "rows": 9,
         "pages": 3,
         "offset": len(committed),
@@ -291,7 +292,9 @@ def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
         time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130 and err.endswith("bangwo8: interrupted\n"), err
+    assert proc.returncode == 130 and err.endswith(
+        "bangwo8: interrupted; run the same command again to resume\n"
+    ), err
     # The pages read before Ctrl-C were committed on the way out.
     saved = orjson.loads((tmp_path / "users.jsonl.state.json").read_bytes())
     assert saved["rows"] > 0
@@ -306,7 +309,8 @@ def test_a_state_left_by_a_finished_export_does_not_block_the_next(tmp_path: Pat
 
     out = tmp_path / "t.jsonl"
     out.write_bytes(b'{"complete": true}\n')
-    (tmp_path / "t.jsonl.state.json").write_bytes(b'{"version": 1, "shape": {}, "rows": 1}')
+    state = orjson.dumps({"version": STATE_VERSION, "shape": {}, "rows": 1})
+    (tmp_path / "t.jsonl.state.json").write_bytes(state)
     sink = FileSink(out, "jsonl", ["a"], excel=False)
     assert sink.open({"what": "tasks"}, restart=False) is None  # a new export, not a refusal
     sink.commit([{"a": 1}], {"rows": 1})
