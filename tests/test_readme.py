@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import bangwo8_async as bw
@@ -284,6 +285,15 @@ def test_every_flag_of_the_command_line_is_documented_in_exports_with_its_defaul
                 assert any(str(v) == literal[1] or _same_number(v, literal[1]) for v in values), (
                     f"{name}: documented default {default}, the parser has {values}"
                 )
+
+
+def test_the_exports_fields_are_named_as_the_models_have_them() -> None:
+    short = section(PAGES["exports.md"], "## Formats, in short")
+    named = re.search(r"\((`call_task_id`.*?) for a task;\n?(.*?) for a customer\)", short, re.S)
+    assert named, "docs/exports.md no longer names the exported fields"
+    task, user = (re.findall(r"`(\w+)`", part) for part in named.groups())
+    assert task == [f.name for f in attrs.fields(bw.CallTask)]
+    assert user == [f.name for f in attrs.fields(bw.TaskUser)]
 
 
 def _same_number(value: Any, text: str) -> bool:
