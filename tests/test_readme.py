@@ -457,6 +457,24 @@ async def test_every_example_on_the_docs_pages_runs_against_the_fake(
 # -- names and links --------------------------------------------------------------------------
 
 
+def test_every_test_named_as_a_promises_proof_exists() -> None:
+    promises = section(PAGES["index.md"], "## The promises, and the tests that prove them")
+    named = 0
+    for row in _table_rows(promises, "proved in"):
+        where = None
+        for ref in re.findall(
+            r"`(tests/[\w/]+\.py|::[\w*]+|tests/[\w/]+\.py::[\w*]+)`", row["proved in"]
+        ):
+            file, _, name = ref.partition("::")
+            where = ROOT / file if file else where
+            assert where is not None and where.exists(), ref
+            if name:
+                pattern = re.escape(name.rstrip("*")) + (r"\w*" if name.endswith("*") else r"\b")
+                assert re.search(rf"^(?:async )?def {pattern}", where.read_text(), re.M), ref
+                named += 1
+    assert named >= 20
+
+
 def _resolve(target: str) -> object:
     module, _, rest = target.partition(".")
     obj: object = importlib.import_module(module)
