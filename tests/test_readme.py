@@ -386,7 +386,10 @@ def _python_blocks() -> list[tuple[str, int, str]]:
     ]
 
 
-@pytest.mark.parametrize(("page", "index", "block"), _python_blocks(), ids=lambda v: str(v)[:20])
+@pytest.mark.parametrize(
+    ("page", "index", "block"),
+    [pytest.param(*b, id=f"{b[0]}[{b[1]}]") for b in _python_blocks()],
+)
 def test_every_python_block_compiles(page: str, index: int, block: str) -> None:
     code = textwrap.dedent(block)
     if code.rstrip().endswith(":"):  # a line to put in place of another (the Quickstart's swap)
