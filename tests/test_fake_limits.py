@@ -184,3 +184,20 @@ async def test_an_outage_of_an_unknown_kind_or_negative_length_is_a_value_error(
         with pytest.raises(ValueError, match="0 or more"):
             await fake.outage(-1)
         assert (await call(fake, TASKS)).status == 200
+
+
+async def test_the_benchmark_server_changes_the_fake_and_takes_it_down_on_command() -> None:
+    from benchmarks._server import obey  # the benchmarks' fake process runs these commands
+
+    async with FakeBangwo8(tasks=3) as fake:
+        assert (await obey(fake, {"set": {"rate_limit": 0.001, "rate_burst": 1}}))["refused"] == 0
+        statuses = [(await call(fake, TASKS)).status for _ in range(2)]
+        refused = await obey(fake, {"set": {"limit_retry_after": None, "rate_limit": None}})
+        assert fake.limit_retry_after is None and fake.rate_limit is None
+        assert await obey(fake, {"set": {"state": None}}) == {"error": "not settable: state"}
+        down = await obey(fake, {"outage": [600, "502"]})
+        answer = await call(fake, TASKS)
+        counts = await obey(fake, {"outage": [0, "503"]})
+    assert statuses == [200, 429] and refused["refused"] == 1
+    assert down["outage_answers"] == 0 and answer.status == 502
+    assert counts["statuses"] == {"200": 1, "429": 1, "502": 1} and counts["requests"] == 3
