@@ -98,7 +98,6 @@ class Run:
     done: int = 0
     errors: int = 0
     finished: list[float] = attrs.field(factory=list)  # seconds from the start, per call
-    attempts: int = 0
     window: int = 0
     paced: float | None = None
 
@@ -139,9 +138,8 @@ async def callers(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        stats = s.stats
-        run.attempts, run.window = stats.attempts, s.concurrency
-        run.paced = getattr(stats, "rate", None)
+        # session.stats is not in every version's contract: read it where it is there.
+        run.window, run.paced = s.concurrency, getattr(getattr(s, "stats", None), "rate", None)
     return run
 
 

@@ -201,3 +201,20 @@ async def test_the_benchmark_server_changes_the_fake_and_takes_it_down_on_comman
     assert statuses == [200, 429] and refused["refused"] == 1
     assert down["outage_answers"] == 0 and answer.status == 502
     assert counts["statuses"] == {"200": 1, "429": 1, "502": 1} and counts["requests"] == 3
+
+
+async def test_requests_in_flight_finish_through_a_502_outage_but_not_a_refusing_one() -> None:
+    read = asyncio.Event()
+    # Seed 14 holds the first answer back 0.97 s after its page was read (as above).
+    async with FakeBangwo8(tasks=3, jitter=1.0, seed=14, on_list=lambda *_: read.set()) as fake:
+        held = asyncio.create_task(call(fake, TASKS))
+        await read.wait()
+        await fake.outage(600, "502")
+        assert (await held).status == 200  # read before the outage: answered
+        read.clear()
+        held = asyncio.create_task(call(fake, TASKS))
+        await fake.outage(0)
+        await read.wait()
+        await fake.outage(600, "refuse")
+        with pytest.raises(aiohttp.ClientError):  # dropped with its connection
+            await held
