@@ -244,6 +244,7 @@ def limit_row(
     target = f">= {share} of the limit" + (f", <= {refused:.0%} refused" if refused else "")
     ok = a_share >= share and (refused is None or a_ref <= refused)
     paced = "" if run.paced is None else f", paced {run.paced:.0f}/s"
+    paced += f", {run.errors} calls gave up" if run.errors else ""
     return Row(
         case,
         server,
