@@ -8,8 +8,8 @@ and stops it afterwards. It listens on 127.0.0.1 only, one free port per
 - ``limit_conn``: at most ``conns`` connections handled at once
   (``limit_conn``; beyond it nginx answers at once with its 503 HTML page);
 - ``limit_req``: ``rate`` requests a second with nginx's default burst of 0
-  (``limit_req``), refused with 503 or with 429 (``limit_req_status``),
-  never with ``Retry-After``;
+  or a burst let in at once (``limit_req ... burst=5 nodelay``), refused with
+  503 or with 429 (``limit_req_status``), never with ``Retry-After``;
 - no limit: for an upstream that goes down, which nginx answers with 502.
 
 Every block keys its limit on one constant, so the limit holds for the whole
@@ -59,12 +59,16 @@ def limit_conn(conns: int) -> Block:
     )
 
 
-def limit_req(rate: int, status: int) -> Block:
-    zone = f"req{status}"
+def limit_req(rate: int, status: int, burst: int = 0) -> Block:
+    """``rate`` requests a second refused with ``status``; a ``burst`` is let in at once
+    (``nodelay``), as nginx's docs suggest, where 0 (nginx's default) refuses any
+    request sooner than ``1/rate`` after the last."""
+    zone = f"req{status}b{burst}"
+    extra = f" burst={burst} nodelay" if burst else ""
     return Block(
-        f"limit_req {rate}r/s {status}",
+        f"limit_req {rate}r/s {status}" + (f" burst={burst} nodelay" if burst else ""),
         f"limit_req_zone $limit_key zone={zone}:1m rate={rate}r/s;",
-        f"limit_req zone={zone}; limit_req_status {status};",
+        f"limit_req zone={zone}{extra}; limit_req_status {status};",
     )
 
 

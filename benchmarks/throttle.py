@@ -1,6 +1,6 @@
 """Flow control against real servers: limits, noise on a limit, a changing limit, an outage.
 
-    python -m benchmarks.throttle            # every case (about five minutes)
+    python -m benchmarks.throttle            # every case (about six minutes)
     python -m benchmarks.throttle --quick    # shorter runs, for a smoke test
     python -m benchmarks.throttle --only rate,outage
 
@@ -13,7 +13,8 @@ or 8) beside a baseline that faces the same server and honours the same signals
   ``limit_conn 6`` (instant 503 HTML pages). Baseline: exactly 6 in flight.
 - ``rate``: 50 requests a second, 20 ms answers: the fake's token bucket
   (burst 3, no ``Retry-After``), nginx ``limit_req`` at 50 r/s (burst 0) answering
-  503 and 429, and the fake's bucket with ``Retry-After: 1`` on every refusal.
+  503 and 429, and with ``burst=5 nodelay`` answering 503, and the fake's bucket
+  with ``Retry-After: 1`` on every refusal.
   Baseline: ``rate_limit=50``.
 - ``noise``: the fake's bucket of 50/s with 10% random faults on top (500, 503,
   429 with ``Retry-After: 0.05``, resets). Share: what the limit let through.
@@ -64,6 +65,8 @@ CALLERS = 32
 NOISE_KINDS = (Fault.SERVER_ERROR, Fault.UNAVAILABLE, Fault.RATE_LIMITED, Fault.RESET_BEFORE)
 OUTAGE_SECONDS, OUTAGE_AT = 3.0, 1.0
 EXPORT_TASKS, EXPORT_PER_PAGE = 1_200, 2
+#: nginx's rate limits: its default burst of 0 answering 503 and 429, and a burst of 5.
+RATE_BLOCKS = (_nginx.limit_req(50, 503), _nginx.limit_req(50, 429), _nginx.limit_req(50, 503, 5))
 CASES = ("concurrency", "rate", "noise", "change", "outage", "unthrottled")
 
 MakeSession = Callable[[dict[str, str]], bw.Session]
@@ -211,7 +214,7 @@ def fake(latency: float, tasks: int = 100, **options: Any) -> Iterator[Served]:
 @contextlib.contextmanager
 def behind_nginx(binary: str, latency: float, tasks: int = 100) -> Iterator[Served]:
     """One fake upstream and one nginx with every block; pick a block with ``via``."""
-    blocks = [_nginx.limit_conn(6), _nginx.limit_req(50, 503), _nginx.limit_req(50, 429)]
+    blocks = [_nginx.limit_conn(6), *RATE_BLOCKS]
     with controlled(tasks, latency) as control:
         upstream = int(control.info["base_url"].split(":")[2].split("/")[0])
         with _nginx.nginx(binary, upstream, [*blocks, _nginx.PLAIN]) as front:
@@ -278,8 +281,8 @@ def rate_case(seconds: float, binary: str | None) -> list[Row]:
         rows.append(limit_row("rate 50/s", "fake bucket, burst 3", figures, 0.9, 0.05))
     if binary is not None:
         with behind_nginx(binary, 0.02) as served:
-            for status in (503, 429):
-                block = _nginx.limit_req(50, status)
+            for block in RATE_BLOCKS:
+                status = 429 if "429" in block.name else 503
                 figures = pair(served.via(block), told, seconds, status, 50.0)
                 rows.append(limit_row("rate 50/s", f"nginx {block.name}", figures, 0.9, 0.05))
     with fake(0.02, **{**bucket, "limit_retry_after": 1.0}) as served:
