@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import re
 import shutil
 import socket
 import subprocess
@@ -145,8 +146,11 @@ def nginx(binary: str, upstream: int, blocks: Sequence[Block]) -> Iterator[Nginx
         ports = {b.name: free_port() for b in blocks}
         (d / "nginx.conf").write_text(config(d, upstream, ports, blocks))
         (d / "access.log").touch()
+        argv = [binary, "-p", str(d), "-c", str(d / "nginx.conf")]
+        if _version(binary) >= (1, 19, 5):  # -e: no log outside DIR, even before the config
+            argv += ["-e", str(d / "error.log")]
         proc = subprocess.Popen(
-            [binary, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "error.log")],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -162,6 +166,13 @@ def nginx(binary: str, upstream: int, blocks: Sequence[Block]) -> Iterator[Nginx
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def _version(binary: str) -> tuple[int, ...]:
+    """nginx's version (``nginx -v`` says ``nginx version: nginx/1.22.1`` on stderr)."""
+    said = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r"/(\d+)\.(\d+)\.(\d+)", said)
+    return tuple(int(n) for n in match.groups()) if match else (0,)
 
 
 def _wait_listening(proc: subprocess.Popen[str], ports: list[int], d: Path) -> None:
