@@ -245,27 +245,32 @@ class FakeBangwo8:
         self._outage.start(loop.time(), seconds, kind)
         if self._runner is None:
             return
-        refusing = self._back is not None
-        if self._back is not None:  # a new outage replaces the one under way
+        if self._back is not None:  # a new outage replaces a refusing one under way
             self._back.cancel()
             self._back = None
         if kind != "refuse":
-            if refusing:
+            if not self._runner.sites:  # back from refusing
                 await self._listen()
             return
-        if not refusing:
-            for site in list(self._runner.sites):
-                await site.stop()
-            server = self._runner.server
-            for handler in server.connections if server is not None else ():
-                if handler.transport is not None:
-                    handler.transport.abort()
+        for site in list(self._runner.sites):
+            await site.stop()
+        server = self._runner.server
+        for handler in server.connections if server is not None else ():
+            if handler.transport is not None:
+                handler.transport.abort()
         self._back = asyncio.create_task(self._reopen(seconds))
 
     async def _reopen(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+        for _ in range(40):  # another socket may hold the port a moment (a client's, say)
+            try:
+                await self._listen()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        else:
+            await self._listen()  # the last try: its error is the task's
         self._back = None
-        await self._listen()
 
     @property
     def outage_answers(self) -> int:
