@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import aiohttp
 import orjson
+import pytest
 
 from bangwo8_async.auth import basic_header
 from bangwo8_async.testing import RATE_FAULTS, FakeBangwo8, Fault, LoggedRequest
@@ -116,3 +118,103 @@ async def test_a_refused_account_never_reaches_a_handler() -> None:
     assert (wrong.status, deleted.status, users.status) == (401, 403, 403)
     assert wrong.json()["errcode"] == "40001" and deleted.json()["errcode"] == "40003"
     assert reads == [] and victim in fake.state
+
+
+async def test_an_outage_answers_every_path_with_nginx_502_until_it_is_ended() -> None:
+    async with FakeBangwo8(tasks=3, rate_limit=0.001) as fake:
+        await fake.outage(600, "502")
+        down = await call(fake, TASKS)
+        token = await call(fake, "/../token.php", method="POST")
+        await fake.outage(0)  # a new outage replaces the last: this one is over at once
+        back = await call(fake, TASKS)
+    assert (down.status, token.status, back.status) == (502, 502, 200)
+    assert down.content_type == "text/html" and b"502 Bad Gateway" in down.body
+    assert "Retry-After" not in down.headers
+    assert fake.outage_answers == 2 and fake.refused == 0  # the limits never saw them
+    assert [r.status for r in fake.log] == [502, 502, 200]
+
+
+async def test_a_503_outage_sends_a_maintenance_page_and_ends_on_its_own() -> None:
+    async with FakeBangwo8(tasks=3) as fake:
+        await fake.outage(0.2, "503")
+        down = await call(fake, TASKS)
+        await asyncio.sleep(0.25)  # the loop's clock is past the outage now
+        back = await call(fake, TASKS)
+    assert (down.status, back.status) == (503, 200)
+    assert down.content_type == "text/html" and "Retry-After" not in down.headers
+    assert fake.outage_answers == 1
+
+
+async def test_a_refusing_outage_drops_connections_and_listens_again_on_its_port() -> None:
+    async with FakeBangwo8(tasks=3) as fake:
+        port = fake.port
+        headers = {"Authorization": basic_header(fake.account, fake.password)}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(fake.base_url + TASKS, headers=headers) as resp:
+                assert resp.status == 200  # a keep-alive connection now sits in the pool
+            await fake.outage(600, "refuse")
+            with pytest.raises(aiohttp.ClientError):
+                await http.get(fake.base_url + TASKS, headers=headers)
+        with pytest.raises(aiohttp.ClientConnectorError):  # a new connection is refused
+            await call(fake, TASKS)
+        await fake.outage(0.1, "refuse")  # replaces the long one: back in a tenth of a second
+        statuses = []
+        for _ in range(100):  # bounded: the fake listens again after 0.1 s
+            await asyncio.sleep(0.05)
+            with contextlib.suppress(aiohttp.ClientConnectorError):
+                statuses.append((await call(fake, TASKS)).status)
+                break
+        assert fake.port == port and statuses == [200]
+
+
+async def test_an_outage_of_another_kind_ends_a_refusing_one_at_once() -> None:
+    async with FakeBangwo8(tasks=3) as fake:
+        await fake.outage(600, "refuse")
+        await fake.outage(600, "503")  # listening again, answering 503
+        down = await call(fake, TASKS)
+        await fake.outage(0)
+        back = await call(fake, TASKS)
+    assert (down.status, back.status) == (503, 200)
+
+
+async def test_an_outage_of_an_unknown_kind_or_negative_length_is_a_value_error() -> None:
+    async with FakeBangwo8(tasks=3) as fake:
+        with pytest.raises(ValueError, match="outage kind must be one of"):
+            await fake.outage(1, "504")
+        with pytest.raises(ValueError, match="0 or more"):
+            await fake.outage(-1)
+        assert (await call(fake, TASKS)).status == 200
+
+
+async def test_the_benchmark_server_changes_the_fake_and_takes_it_down_on_command() -> None:
+    from benchmarks._server import obey  # the benchmarks' fake process runs these commands
+
+    async with FakeBangwo8(tasks=3) as fake:
+        assert (await obey(fake, {"set": {"rate_limit": 0.001, "rate_burst": 1}}))["refused"] == 0
+        statuses = [(await call(fake, TASKS)).status for _ in range(2)]
+        refused = await obey(fake, {"set": {"limit_retry_after": None, "rate_limit": None}})
+        assert fake.limit_retry_after is None and fake.rate_limit is None
+        assert await obey(fake, {"set": {"state": None}}) == {"error": "not settable: state"}
+        down = await obey(fake, {"outage": [600, "502"]})
+        answer = await call(fake, TASKS)
+        counts = await obey(fake, {"outage": [0, "503"]})
+    assert statuses == [200, 429] and refused["refused"] == 1
+    assert down["outage_answers"] == 0 and answer.status == 502
+    assert counts["statuses"] == {"200": 1, "429": 1, "502": 1} and counts["requests"] == 3
+
+
+async def test_requests_in_flight_finish_through_a_502_outage_but_not_a_refusing_one() -> None:
+    read = asyncio.Event()
+    # Seed 14 holds the first answer back 0.97 s after its page was read (as above).
+    async with FakeBangwo8(tasks=3, jitter=1.0, seed=14, on_list=lambda *_: read.set()) as fake:
+        held = asyncio.create_task(call(fake, TASKS))
+        await read.wait()
+        await fake.outage(600, "502")
+        assert (await held).status == 200  # read before the outage: answered
+        read.clear()
+        held = asyncio.create_task(call(fake, TASKS))
+        await fake.outage(0)
+        await read.wait()
+        await fake.outage(600, "refuse")
+        with pytest.raises(aiohttp.ClientError):  # dropped with its connection
+            await held

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import enum
+import math
 import random
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 import attrs
 from aiohttp import web
 
-__all__ = ["RATE_FAULTS", "Fault", "FaultScript", "Limits", "default_burst"]
+__all__ = [
+    "OUTAGE_KINDS",
+    "RATE_FAULTS",
+    "Fault",
+    "FaultScript",
+    "Limits",
+    "Outage",
+    "OutageKind",
+    "default_burst",
+]
 
 
 class Fault(str, enum.Enum):
@@ -133,3 +144,37 @@ class Limits:
 def default_burst(rate: float) -> float:
     """The bucket's capacity when none is given: a tenth of a second's worth, at least one."""
     return max(1.0, rate / 10)
+
+
+#: How the fake is down in an outage: it answers every request with a proxy's 502 or
+#: 503 page, or it refuses connections (it stops listening and drops the open ones).
+OutageKind = Literal["502", "503", "refuse"]
+OUTAGE_KINDS: tuple[OutageKind, ...] = ("502", "503", "refuse")
+
+#: What nginx says while its upstream is down.
+BAD_GATEWAY = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    b"</body>\r\n</html>\r\n"
+)
+
+
+class Outage:
+    """When the fake is down, and how: one outage at a time, a new one replaces the last."""
+
+    def __init__(self) -> None:
+        self.until = -math.inf
+        self.kind: OutageKind = "503"
+        self.answered = 0  # requests answered 502/503 or dropped while down
+
+    def start(self, now: float, seconds: float, kind: str) -> None:
+        """Be down from ``now`` for ``seconds``; a clear error for a kind the fake lacks."""
+        if kind not in OUTAGE_KINDS:
+            raise ValueError(f"outage kind must be one of {OUTAGE_KINDS}, not {kind!r}")
+        if not seconds >= 0:  # also refuses NaN
+            raise ValueError(f"outage seconds must be 0 or more, not {seconds!r}")
+        self.until = now + seconds
+        self.kind = kind
+
+    def down(self, now: float) -> bool:
+        return now < self.until

@@ -14,7 +14,7 @@ from aiohttp import web
 from ..auth import BasicAuth, ClientCredentials
 from . import _payloads as payloads
 from ._endpoints import Endpoints
-from ._faults import RATE_FAULTS, Fault, FaultScript, Limits
+from ._faults import BAD_GATEWAY, RATE_FAULTS, Fault, FaultScript, Limits, Outage
 from ._state import FakeState
 
 __all__ = ["RATE_FAULTS", "FakeBangwo8", "FakeState", "Fault", "LoggedRequest"]
@@ -60,6 +60,9 @@ class FakeBangwo8:
     ``delete_every``; and per-account limits, ``rate_limit`` (``rate_burst``)
     and ``max_in_flight``, answered with 429 (``limit_retry_after``) and
     counted in ``refused``. The README describes each.
+
+    An outage on demand, while it serves: :meth:`outage` takes the server
+    down for some seconds, answering 502 or 503 or refusing connections.
 
     A customer id that is a multiple of 97 is "illegal" to create with: the
     fake rejects it, as the vendor rejects unknown customers.
@@ -139,6 +142,8 @@ class FakeBangwo8:
         self._endpoints = Endpoints(self)
         self._faults = FaultScript(faults, seed)
         self._limits = Limits()
+        self._outage = Outage()
+        self._back: asyncio.Task[None] | None = None  # reopens after a "refuse" outage
         self._jitter_rng = random.Random(seed + 1)
         self._tokens = self._endpoints.tokens  # (tests look for leaked tokens here)
         self._runner: web.AppRunner | None = None
@@ -161,13 +166,20 @@ class FakeBangwo8:
             app, handle_signals=False, access_log=None, shutdown_timeout=0.25
         )
         await self._runner.setup()
+        await self._listen()
+        return self
+
+    async def _listen(self) -> None:
+        assert self._runner is not None
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = self._runner.addresses[0][1]
-        return self
 
     async def close(self) -> None:
         """Stop serving and drop every connection."""
+        if self._back is not None:
+            self._back.cancel()
+            self._back = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -218,6 +230,53 @@ class FakeBangwo8:
         """Make every issued token invalid, as if an hour had passed."""
         self._tokens.clear()
 
+    async def outage(self, seconds: float, kind: str = "503") -> None:
+        """Go down for ``seconds`` from now, as a server behind a proxy does while it restarts.
+
+        ``kind`` ``"502"`` answers every request at once with nginx's 502 page (its
+        upstream is down), ``"503"`` with a 503 maintenance page, both without
+        ``Retry-After``, and requests already being handled finish; ``"refuse"``
+        stops listening (connections are refused) and drops the open ones with
+        their requests, as a process that dies does, then listens again on the
+        same port. A new outage replaces the one under way (``outage(0)`` ends
+        it). ``outage_answers`` counts the requests turned away.
+        """
+        loop = asyncio.get_running_loop()
+        self._outage.start(loop.time(), seconds, kind)
+        if self._runner is None:
+            return
+        if self._back is not None:  # a new outage replaces a refusing one under way
+            self._back.cancel()
+            self._back = None
+        if kind != "refuse":
+            if not self._runner.sites:  # back from refusing
+                await self._listen()
+            return
+        for site in list(self._runner.sites):
+            await site.stop()
+        server = self._runner.server
+        for handler in server.connections if server is not None else ():
+            if handler.transport is not None:
+                handler.transport.abort()
+        self._back = asyncio.create_task(self._reopen(seconds))
+
+    async def _reopen(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        for _ in range(40):  # another socket may hold the port a moment (a client's, say)
+            try:
+                await self._listen()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        else:
+            await self._listen()  # the last try: its error is the task's
+        self._back = None
+
+    @property
+    def outage_answers(self) -> int:
+        """Requests answered 502 or 503, or dropped, because the fake was down."""
+        return self._outage.answered
+
     def requests(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
         """The logged requests, optionally only those of ``method`` and a ``path`` prefix."""
         return [
@@ -237,6 +296,8 @@ class FakeBangwo8:
             request_id=request.headers.get("Requestid"),
         )
         self.log.append(entry)
+        if self._outage.down(asyncio.get_running_loop().time()):
+            return self._down(request, entry)
         call_task_api = request.match_info.route.name is not None
         limited = self.rate_limit is not None or self.max_in_flight is not None
         account = self._endpoints.account_of(request) if call_task_api and limited else None
@@ -269,6 +330,18 @@ class FakeBangwo8:
             del self._endpoints.entries[id(request)]
             if account is not None:
                 self._limits.release(account)
+
+    def _down(self, request: web.Request, entry: LoggedRequest) -> web.Response:
+        """The answer while down: a proxy's error page, or a drop (a keep-alive
+        connection that outlived the listening socket)."""
+        self._outage.answered += 1
+        kind = self._outage.kind
+        if kind == "refuse":
+            _drop(request)
+            return web.Response(status=500)
+        entry.status = int(kind)
+        page = BAD_GATEWAY if kind == "502" else payloads.MAINTENANCE
+        return web.Response(status=int(kind), body=page, content_type="text/html")
 
     async def _faulty(
         self, request: web.Request, handler: Handler, fault: Fault | None, call_task_api: bool
