@@ -268,8 +268,11 @@ def test_sync_then_resync_after_the_server_changed(
     state.set_status(changed, "逾期未完成")  # changed status: read again, rows replaced
     state.set_customers(
         changed,
-        [wire_user(1, "9"), wire_user(2, "稍后再拨", company=True), wire_user(3, "-1")]
-        + [wire_user(3, "-1")],  # two equal rows are one row: the key is the row identity
+        # Two equal rows are one row: the warehouse key is the row identity.
+        [
+            *(wire_user(n, p, company=n == 2) for n, p in ((1, "9"), (2, "稍后再拨"), (3, "-1"))),
+            wire_user(3, "-1"),
+        ],
     )
     old_blind = expected_users(fake, {blind})
     state.set_customers(blind, [wire_user(4, "1")])  # settled and unchanged: not seen
@@ -316,3 +319,164 @@ def test_every_row_once_through_ten_percent_faults(
         fake.state.set_customers(call_task_id, [wire_user(call_task_id % 1000, "0")])
     pipeline.run(bangwo8_source(session))
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
+
+
+# -- state: what decides whose customers to read ----------------------------------------------
+
+
+def duckdb_pipeline(tmp_path: Path, *, dataset: str = "bw", file: str = "w.duckdb") -> Any:
+    return dlt.pipeline(
+        "bangwo8_test",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.duckdb(str(tmp_path / file)),
+        dataset_name=dataset,
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "status", "read"),
+    [
+        (None, "已完成", True),  # new
+        (["进行中", 3], "进行中", True),  # in progress at the last run
+        (["进行中", 3], "已完成", True),  # finished since
+        (["已完成", 3], "已完成", False),  # settled, unchanged
+        (["逾期未完成", 3], "逾期未完成", False),
+        (["逾期未完成", 3], "已完成", True),  # changed status
+        (["已完成", 3], "进行中", True),  # reopened
+        (["暂停中", 3], "暂停中", True),  # a status we do not know: never taken as settled
+        ("garbage", "已完成", True),  # a state we cannot read: read
+        ([], "已完成", True),
+    ],
+)
+def test_the_incremental_rule(before: Any, status: str, read: bool) -> None:
+    assert needs_customers(before, status) is read
+
+
+def test_a_run_that_fails_changes_no_state(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    from bangwo8_async.testing import Fault
+
+    fake = threaded_fake(tasks=120, users_per_task=2, seed=5).fake
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(bangwo8_source(session_of(fake, backoff)))
+    state = fake.state
+    settled = [i for i in state.order if state.task(i).complete == "已完成"]  # type: ignore[union-attr]
+    for call_task_id in settled[:3]:
+        state.set_status(call_task_id, "逾期未完成")
+        state.set_customers(call_task_id, [wire_user(call_task_id % 997, "1")])
+    # The customers of the last changed task fail for good: the run fails mid-extract.
+    fake.inject(Fault.SERVER_ERROR, Fault.SERVER_ERROR, path=f"{USERS_PATH}{settled[2]}.json")
+    with pytest.raises(Exception, match=r"ServerError|500"):
+        pipeline.run(bangwo8_source(session_of(fake, backoff, max_retries=1)))
+    before = len(fake.log)
+    pipeline.run(bangwo8_source(session_of(fake, backoff)))
+    # The failed run recorded nothing: all three changed tasks are read again.
+    assert set(settled[:3]) <= customers_read(fake, before)
+    assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
+
+
+def test_the_state_comes_back_from_the_warehouse(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    """A scheduled rerun on a fresh machine (no pipeline directory) is still incremental."""
+    import shutil
+
+    fake = threaded_fake(tasks=100, users_per_task=2, seed=8).fake
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(bangwo8_source(session_of(fake, backoff)))
+    shutil.rmtree(tmp_path / "pipelines")
+    stats = SyncStats()
+    again = duckdb_pipeline(tmp_path)
+    again.run(build_source(session_of(fake, backoff), "incremental", stats=stats))
+    settled = [i for i in fake.state.order if fake.state.task(i).complete != "进行中"]  # type: ignore[union-attr]
+    assert stats.tasks_skipped == len(settled) > 0
+    assert_exact(again, expected_tasks(fake), expected_users(fake))
+
+
+@pytest.mark.parametrize("move", ["dataset", "file"])
+def test_another_warehouse_gets_every_customer(
+    move: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    """The same pipeline pointed at a new dataset or DuckDB file skips nothing: the state
+    of the old warehouse does not decide for the new one."""
+    fake = threaded_fake(tasks=100, users_per_task=2, seed=9).fake
+    duckdb_pipeline(tmp_path).run(bangwo8_source(session_of(fake, backoff)))
+    stats = SyncStats()
+    other = (
+        duckdb_pipeline(tmp_path, dataset="other")
+        if move == "dataset"
+        else duckdb_pipeline(tmp_path, file="other.duckdb")
+    )
+    other.run(build_source(session_of(fake, backoff), "incremental", stats=stats))
+    assert stats.tasks_skipped == 0 and stats.tasks_read == 100
+    assert_exact(other, expected_tasks(fake), expected_users(fake))
+
+
+# -- where it runs, and how its pages are shaped ----------------------------------------------
+
+
+def test_built_and_run_in_a_worker_thread_and_inside_a_running_loop(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    import asyncio
+
+    fake = threaded_fake(tasks=60, users_per_task=2, seed=2).fake
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            pipeline = duckdb_pipeline(tmp_path, dataset="threaded")
+            pipeline.run(bangwo8_source(session_of(fake, backoff)))
+            assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
+        except BaseException as exc:  # handed to the test's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(120)
+    assert not worker.is_alive() and errors == []
+
+    async def inside_a_loop() -> None:  # a caller that blocks its own loop: still works
+        pipeline = duckdb_pipeline(tmp_path, dataset="in_loop")
+        pipeline.run(bangwo8_source(session_of(fake, backoff)))
+        assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
+
+    asyncio.run(inside_a_loop())
+
+
+def test_dict_pages_load_the_same_rows_as_arrow_pages(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    fake = threaded_fake(tasks=80, users_per_task=3, seed=4).fake
+    arrow = duckdb_pipeline(tmp_path, dataset="arrow")
+    arrow.run(build_source(session_of(fake, backoff), "incremental", arrow=True))
+    dicts = duckdb_pipeline(tmp_path, dataset="dicts")
+    dicts.run(build_source(session_of(fake, backoff), "incremental", arrow=False))
+    for table in ("call_tasks", "task_users"):
+        assert sorted(rows_of(arrow, table)) == sorted(rows_of(dicts, table))
+    assert_exact(dicts, expected_tasks(fake), expected_users(fake))
+
+
+def test_bad_arguments_fail_before_any_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("BANGWO8_ACCOUNT", "BANGWO8_PASSWORD", "BANGWO8_SECRET_ID", "BANGWO8_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(bw.ValidationError, match=r"credentials|account|secret"):
+        bangwo8_source()
+    with pytest.raises(bw.ValidationError, match="refresh"):
+        bangwo8_source(bw.Session(bw.BasicAuth("a", "b")), refresh="everything")  # type: ignore[arg-type]
+    with pytest.raises(bw.ValidationError, match="session"):
+        bangwo8_source("https://www.bangwo8.com")  # type: ignore[arg-type]
+
+
+def test_credentials_from_the_environment(
+    tmp_path: Path,
+    threaded_fake: Callable[..., ThreadedFake],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = threaded_fake(tasks=30, users_per_task=1, seed=1)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    pipeline = duckdb_pipeline(tmp_path)
+    pipeline.run(bangwo8_source())
+    assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
