@@ -480,3 +480,87 @@ def test_credentials_from_the_environment(
     pipeline = duckdb_pipeline(tmp_path)
     pipeline.run(bangwo8_source())
     assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
+
+
+# -- no secret anywhere dlt writes ------------------------------------------------------------
+
+
+def _texts(path: Path) -> str:
+    """A file's contents as text, whatever dlt wrote: gzip, Parquet, pickle or plain."""
+    import gzip
+    import pickle
+
+    import pyarrow.parquet as pq
+
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if raw[:4] == b"PAR1":
+        return str(pq.read_table(path).to_pylist())
+    text = raw.decode("utf-8", "replace")
+    if path.suffix == ".pickle":
+        text += repr(pickle.loads(raw))
+    return text
+
+
+def test_no_secret_in_state_trace_schema_packages_or_logs(
+    tmp_path: Path,
+    pg: PostgresServer,
+    threaded_fake: Callable[..., ThreadedFake],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    import logging
+
+    from dlt.pipeline.state_sync import decompress_state
+
+    server = threaded_fake(tasks=40, users_per_task=2, seed=6, fault_rate=0.1, retry_after=0.0)
+    fake = server.fake
+    # Everything the dlt way: the warehouse's password and Bangwo8's from the environment.
+    monkeypatch.setenv("DESTINATION__POSTGRES__CREDENTIALS", pg.url)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.DEBUG)
+    for name in ("dlt", "bangwo8_async"):
+        logging.getLogger(name).addHandler(caplog.handler)
+    pipeline = dlt.pipeline(
+        "bangwo8_secrets",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination="postgres",
+        dataset_name="secrets_test",
+    )
+    try:
+        pipeline.run(bangwo8_source(bw.Session.from_env(max_retries=10)))  # Basic auth
+        oauth = bw.Session(fake.client_credentials, base_url=fake.base_url, max_retries=10)
+        pipeline.run(bangwo8_source(oauth, refresh="full"))  # OAuth: a secret, then a token
+    finally:
+        for name in ("dlt", "bangwo8_async"):
+            logging.getLogger(name).removeHandler(caplog.handler)
+    secrets = {"bangwo8 password": fake.password, "oauth secret": fake.secret}
+    secrets |= {f"token {i}": token for i, token in enumerate(fake._tokens)}
+    secrets["postgres password"] = pg.password
+    assert len(secrets) >= 5  # a token was issued: the OAuth run really signed in
+
+    places: dict[str, str] = {"logs": caplog.text, "output": "".join(capfd.readouterr())}
+    for path in (tmp_path / "pipelines").rglob("*"):
+        if path.is_file():
+            places[str(path.relative_to(tmp_path))] = _texts(path)
+    places["state"] = orjson.dumps(pipeline.state, default=str).decode()
+    places["trace"] = orjson.dumps(pipeline.last_trace.asdict(), default=str).decode()
+    places["trace repr"] = repr(pipeline.last_trace) + str(pipeline.last_trace)
+    places["schema"] = pipeline.default_schema.to_pretty_yaml()
+    with pipeline.sql_client() as client:
+        for table in ("_dlt_pipeline_state", "_dlt_version", "_dlt_loads"):
+            name = client.make_qualified_table_name(table)
+            places[table] = str(client.execute_sql(f"SELECT * FROM {name}"))
+        states = client.execute_sql(
+            f"SELECT state FROM {client.make_qualified_table_name('_dlt_pipeline_state')}"
+        )
+        places["warehouse state"] = str([decompress_state(row[0]) for row in states])
+    # dlt kept a trace with the credentials it resolved, masked, and it was searched.
+    assert f"{pg.user}:***@{pg.host}:{pg.port}" in places["trace"]
+    assert any("trace" in place for place in places)
+    assert any("load" in place and "loaded" in place for place in places)  # and the packages
+    leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]
+    assert leaks == []
