@@ -1,8 +1,8 @@
 """``bangwo8 sync``: load every task and every customer into a warehouse through dlt.
 
 It runs a dlt pipeline over :func:`bangwo8_async.dlt.bangwo8_source`, one per
-source and warehouse (``bangwo8`` into DuckDB, ``bangwo8_fake`` with ``--fake``
-so sample data never mixes with an account's, ``bangwo8_postgres``...).
+source and warehouse (``bangwo8_sync`` into DuckDB, ``bangwo8_sync_fake`` with
+``--fake`` so sample data never mixes with an account's, ``bangwo8_sync_postgres``...).
 The destination is checked (known to dlt, its credentials found the way dlt
 finds them, a connection opened) before any request to Bangwo8. dlt's
 telemetry is switched off: nothing leaves the machine but the loads.
@@ -18,7 +18,7 @@ import time
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dlt.common.pipeline import SupportsPipeline
+    from dlt import Pipeline
 
     from .dlt import SyncStats
     from .session import Session
@@ -95,9 +95,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _pipeline_name(fake: bool, destination: str, dataset: str) -> str:
-    """One pipeline, with its own state, per source and warehouse: ``bangwo8`` into DuckDB's
-    default dataset, else ``bangwo8[_fake][_<destination>][_<dataset>]``."""
-    parts = ["bangwo8"]
+    """One pipeline, with its own state, per source and warehouse: ``bangwo8_sync`` into
+    DuckDB's default dataset, else ``bangwo8_sync[_fake][_<destination>][_<dataset>]``.
+
+    The DuckDB file is named after the pipeline; it must not be named as the dataset
+    (DuckDB then cannot tell the catalog from the schema), and this name never is.
+    """
+    parts = ["bangwo8_sync"]
     if fake:
         parts.append("fake")
     if destination != "duckdb":
@@ -123,7 +127,7 @@ def _destination(name: str) -> Any:
         ) from None
 
 
-def _check_reachable(pipeline: SupportsPipeline, name: str) -> str:
+def _check_reachable(pipeline: Pipeline, name: str) -> str:
     """Open (and close) a connection to the destination; return where it is, for the summary.
 
     Missing credentials, a server that does not answer, a refused login: a usage error,
@@ -136,10 +140,10 @@ def _check_reachable(pipeline: SupportsPipeline, name: str) -> str:
 
     try:
         try:
-            with pipeline.sql_client() as client:  # type: ignore[attr-defined]
+            with pipeline.sql_client() as client:
                 config = getattr(client, "credentials", None)
         except SqlClientNotAvailable:
-            with pipeline.destination_client() as job_client:  # type: ignore[attr-defined]
+            with pipeline.destination_client() as job_client:
                 config = getattr(job_client.config, "credentials", None)
     except ConfigFieldMissingException as exc:
         fields = ", ".join(sorted(exc.fields)) or "credentials"
@@ -236,6 +240,7 @@ def _sync(args: argparse.Namespace, pipeline: Any, session: Session, where: str)
     started = time.monotonic()
     source = build_source(session, "full" if args.full_refresh else "incremental", stats=stats)
     try:
+        _finish_pending(pipeline)
         pipeline.run(source)
     except Exception as exc:
         _raise_worded(exc, session, args.destination)
@@ -244,6 +249,29 @@ def _sync(args: argparse.Namespace, pipeline: Any, session: Session, where: str)
     rows = _rows_loaded(pipeline)
     print(_summary(stats, rows, args.destination, where, pipeline.dataset_name, started))
     return 0
+
+
+def _finish_pending(pipeline: Any) -> None:
+    """Load what an interrupted sync left behind, so that this run extracts anew.
+
+    (dlt's ``run`` would load only those packages and skip the new data.) A package
+    that cannot be finished (a kill -9 while dlt was moving it leaves it half
+    written) is aborted: dlt then restores the pipeline's state to where that
+    package started, so the customers it held are read again, none lost.
+    """
+    if not pipeline.has_pending_data:
+        return
+    print("bangwo8: finishing the load an interrupted sync left", file=sys.stderr, flush=True)
+    try:
+        pipeline.run()
+    except Exception as exc:
+        print(
+            f"bangwo8: it cannot be finished ({_first_line(exc)}); dropping it: what it "
+            "held is read again",
+            file=sys.stderr,
+            flush=True,
+        )
+        pipeline.abort_packages()
 
 
 def _summary(
