@@ -177,11 +177,15 @@ def _start_fake(args: argparse.Namespace, loop: Any) -> Any:
     from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK
     from .testing import FakeBangwo8
 
+    def option(name: str, default: Any) -> Any:  # the size options, where the parser has them
+        value = getattr(args, name, None)
+        return default if value is None else value
+
     fake = FakeBangwo8(
-        tasks=getattr(args, "fake_tasks", FAKE_TASKS),
-        users_per_task=getattr(args, "fake_users_per_task", FAKE_USERS_PER_TASK),
-        latency=getattr(args, "fake_latency_ms", 0.0) / 1000,
-        fault_rate=getattr(args, "fake_fault_rate", 0.0),
+        tasks=option("fake_tasks", FAKE_TASKS),
+        users_per_task=option("fake_users_per_task", FAKE_USERS_PER_TASK),
+        latency=option("fake_latency_ms", 0.0) / 1000,
+        fault_rate=option("fake_fault_rate", 0.0),
     )
     loop.run(fake.start())
     return fake
@@ -263,7 +267,8 @@ def _finish_pending(pipeline: Any) -> None:
         return
     print("bangwo8: finishing the load an interrupted sync left", file=sys.stderr, flush=True)
     try:
-        pipeline.run()
+        pipeline.normalize()
+        pipeline.load()
     except Exception as exc:
         print(
             f"bangwo8: it cannot be finished ({_first_line(exc)}); dropping it: what it "
