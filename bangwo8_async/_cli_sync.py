@@ -73,7 +73,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "bangwo8 sync needs the dlt extra: pip install 'bangwo8_async[dlt]'"
         ) from None
+    from .cli import _logging
+
     conn = Connection(args)  # credentials are checked before anything is sent
+    _logging(args.verbose, None)  # -v: the SDK's retries, -vv: every request
     name = _pipeline_name(conn.fake, args.destination, args.dataset)
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)

@@ -22,6 +22,7 @@ import duckdb
 import pytest
 
 from bangwo8_async.testing import FakeBangwo8
+from tests._postgres import PostgresServer, find_binaries, postgres_server
 from tests.conftest import ThreadedFake
 from tests.test_dlt import TASK_COLUMNS, USER_COLUMNS, expected_tasks, expected_users, wire_user
 
@@ -64,15 +65,27 @@ def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     }
 
 
-def warehouse_rows(path: Path, dataset: str = "bangwo8") -> tuple[list[Any], list[Any]]:
-    with duckdb.connect(str(path), read_only=True) as db:
-        tasks = db.execute(f"SELECT {TASK_COLUMNS} FROM {dataset}.call_tasks").fetchall()
-        users = db.execute(f"SELECT {USER_COLUMNS} FROM {dataset}.task_users").fetchall()
+def warehouse_rows(where: Path | str, dataset: str = "bangwo8") -> tuple[list[Any], list[Any]]:
+    """Every row of both tables: from a DuckDB file, or a PostgreSQL URL."""
+    queries = [f"SELECT {TASK_COLUMNS} FROM {dataset}.call_tasks"]
+    queries.append(f"SELECT {USER_COLUMNS} FROM {dataset}.task_users")
+    if isinstance(where, Path):
+        with duckdb.connect(str(where), read_only=True) as db:
+            tasks, users = (db.execute(q).fetchall() for q in queries)
+        return tasks, users
+    import psycopg2
+
+    with psycopg2.connect(where) as db, db.cursor() as cursor:
+        cursor.execute(queries[0])
+        tasks = cursor.fetchall()
+        cursor.execute(queries[1])
+        users = cursor.fetchall()
+    db.close()
     return tasks, users
 
 
-def assert_exact(path: Path, fake: FakeBangwo8) -> None:
-    tasks, users = warehouse_rows(path)
+def assert_exact(where: Path | str, fake: FakeBangwo8) -> None:
+    tasks, users = warehouse_rows(where)
     assert len(tasks) == len(set(tasks)) and len(users) == len(set(users))
     assert set(tasks) == expected_tasks(fake)
     assert set(users) == expected_users(fake)
@@ -162,11 +175,11 @@ def _stage_reached(pipelines: Path, stage: str) -> bool:
     return any(p.is_dir() for p in pipelines.glob(f"*/{where}/*"))
 
 
-def kill_at(tmp_path: Path, env: dict[str, str], stage: str) -> int | None:
+def kill_at(tmp_path: Path, env: dict[str, str], stage: str, args: list[str]) -> int | None:
     """Start a sync and kill -9 it once it reaches ``stage``; its return code if it ended
     first, else ``None``."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bangwo8_async", "sync", "--max-retries", "10"],
+        [sys.executable, "-m", "bangwo8_async", "sync", *args],
         cwd=tmp_path,
         env=environment(tmp_path, env),
         stdout=subprocess.DEVNULL,
@@ -183,22 +196,42 @@ def kill_at(tmp_path: Path, env: dict[str, str], stage: str) -> int | None:
     return process.wait()
 
 
-@pytest.mark.parametrize("stage", ["extract", "load"])
+@pytest.fixture(scope="module")
+def pg() -> Any:
+    if find_binaries() is None:
+        pytest.skip("no PostgreSQL binaries on this machine (.ci/run installs them)")
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("destination", "stage"), [("duckdb", "extract"), ("duckdb", "load"), ("postgres", "load")]
+)
 def test_every_row_once_after_a_kill_9(
-    stage: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+    destination: str,
+    stage: str,
+    tmp_path: Path,
+    threaded_fake: Callable[..., ThreadedFake],
+    request: pytest.FixtureRequest,
 ) -> None:
     server = threaded_fake(
         tasks=200, users_per_task=6, seed=21, fault_rate=0.1, retry_after=0.0, latency=0.002
     )
     fake = server.fake
+    env = dict(server.env)
+    where: Path | str = tmp_path / "bangwo8_sync.duckdb"
+    args = ["--max-retries", "10", "--destination", destination]
+    if destination == "postgres":
+        database: PostgresServer = request.getfixturevalue("pg")
+        env["DESTINATION__POSTGRES__CREDENTIALS"] = where = database.url
     kills = 0
     for _ in range(2):  # a first sync, then one after the server changed
-        ended = kill_at(tmp_path, server.env, stage)
+        ended = kill_at(tmp_path, env, stage, args)
         kills += ended is None
         assert ended in (None, 0)
-        rerun = summary(sync(tmp_path, server.env, "--max-retries", "10"))
-        assert rerun["file"] == "bangwo8_sync.duckdb"
-        assert_exact(tmp_path / "bangwo8_sync.duckdb", fake)
+        result = sync(tmp_path, env, *args)
+        assert result.returncode == 0, result.stderr
+        assert_exact(where, fake)
         running = [i for i in fake.state.order if fake.state.task(i).complete == "进行中"]  # type: ignore[union-attr]
         fake.state.set_customers(running[kills], [wire_user(kills, "1"), wire_user(9, "-1")])
         fake.state.add_tasks(3)

@@ -20,7 +20,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from dlt.extract.source import DltSource
+try:
+    from dlt.extract.source import DltSource
+except ModuleNotFoundError as exc:  # pragma: no cover - the extra is missing
+    raise ModuleNotFoundError(
+        "bangwo8_async.dlt needs the dlt extra: pip install 'bangwo8_async[dlt]'", name=exc.name
+    ) from exc
 
 from ..errors import ValidationError
 from ..session import Session
