@@ -564,3 +564,20 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
     assert any("load" in place and "loaded" in place for place in places)  # and the packages
     leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]
     assert leaks == []
+
+
+def test_stopping_early_stops_every_request(
+    threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    """dlt closing a resource early (``add_limit``) cancels its reads and closes its session."""
+    import gc
+
+    fake = threaded_fake(tasks=3000, users_per_task=2, seed=2, latency=0.01).fake
+    source = bangwo8_source(session_of(fake, backoff))
+    first = list(source.task_users.add_limit(1))
+    assert len(first) == 1 and first[0].num_rows > 0  # one batch of customers, as Arrow
+    gc.collect()  # an unclosed aiohttp session would warn here, and warnings are errors
+    settled = len(fake.log)
+    threading.Event().wait(0.3)
+    assert len(fake.log) == settled  # nothing is still reading
+    assert fake.in_flight == 0
