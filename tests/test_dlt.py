@@ -581,3 +581,12 @@ def test_stopping_early_stops_every_request(
     threading.Event().wait(0.3)
     assert len(fake.log) == settled  # nothing is still reading
     assert fake.in_flight == 0
+
+
+def test_a_task_listed_twice_in_one_run_is_read_once() -> None:
+    from bangwo8_async.dlt._source import _choose, _Plan
+
+    plan, stats = _Plan({}, full=False), SyncStats()
+    assert _choose(plan, 7, "进行中", stats) is True
+    assert _choose(plan, 7, "进行中", stats) is False  # its rows go in once
+    assert stats.tasks_read == 1 and plan.seen == {"7": ["进行中", 0]}

@@ -9,11 +9,11 @@
     pipeline.run(bangwo8_source())
 
 Two resources: ``call_tasks`` (merged on ``call_task_id``) and ``task_users``
-(every customer of every task, merged on ``row_key``, a digest of the SDK's
-row identity, with ``call_task_id`` as its merge key, so a task read again
-replaces its customers). A rerun of the same pipeline reads every task but
-customers only for tasks that are new, were in progress at the last run, or
-changed status; ``refresh="full"`` reads everything and replaces the tables.
+(every customer of every task, with ``row_key``, a digest of the SDK's row
+identity, unique; merged task by task on ``call_task_id``, so a task read
+again replaces its customers). A rerun of the same pipeline reads every task
+but customers only for tasks that are new, were in progress at the last run,
+or changed status; ``refresh="full"`` reads everything and replaces the tables.
 """
 
 from __future__ import annotations

@@ -85,12 +85,15 @@ async def _task_pages(template: Session, arrow: bool, stats: SyncStats) -> Async
     async with _copy(template) as session:
         pages = iter_call_task_pages(session)
         batch: list[CallTask] = []
+        seen: set[int] = set()  # a task listed twice in one run is one row (full: replaced)
         async with contextlib.aclosing(pages):
             async for page in pages:
-                stats.tasks += len(page.items)
+                tasks = [t for t in page.items if t.call_task_id not in seen]
+                seen.update(t.call_task_id for t in tasks)
+                stats.tasks += len(tasks)
                 if stats.on_page is not None:
                     stats.on_page(stats)
-                batch += page.items
+                batch += tasks
                 if len(batch) >= BATCH_ROWS:
                     yield _rows.task_table(batch) if arrow else _rows.task_dicts(batch)
                     batch = []
@@ -150,8 +153,14 @@ async def _customer_pages(
 
 
 def _choose(plan: _Plan, call_task_id: int, status: str, stats: SyncStats) -> bool:
-    """Whether to read this task's customers now; records the task for the next run."""
+    """Whether to read this task's customers now; records the task for the next run.
+
+    A task listed twice in one run (a list that moved further than the iterator's
+    window of repeats) is read once: its rows go in once.
+    """
     key = str(call_task_id)
+    if key in plan.seen:
+        return False
     before = plan.before.get(key)
     stats.listed += 1
     if plan.full or needs_customers(before, status):
@@ -243,7 +252,6 @@ def _task_users(template: Session, full: bool, arrow: bool, stats: SyncStats) ->
         task_users,
         name="task_users",
         write_disposition=_disposition(full),
-        primary_key="row_key",
         merge_key="call_task_id",
         columns=_rows.USER_COLUMNS,
     )
