@@ -254,7 +254,8 @@ def _sync(args: argparse.Namespace, pipeline: Any, session: Session, where: str)
     finally:
         progress.clear()
     rows = _rows_loaded(pipeline)
-    print(_summary(stats, rows, args.destination, where, pipeline.dataset_name, started))
+    line = _summary(stats, rows, args.destination, where, pipeline.dataset_name, started)
+    print(line, file=sys.stderr, flush=True)  # on stderr, as export's
     return 0
 
 

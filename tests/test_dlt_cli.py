@@ -57,7 +57,8 @@ def environment(cwd: Path, env: dict[str, str]) -> dict[str, str]:
 
 def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
     match = SUMMARY.match(lines[-1])
     assert match, lines
     return {
