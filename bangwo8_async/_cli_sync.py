@@ -81,6 +81,14 @@ def run(args: argparse.Namespace) -> int:
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)
     where = _check_reachable(pipeline, args.destination)
+    if not args.full_refresh and not _merges(pipeline):
+        print(
+            f"bangwo8: {args.destination} cannot merge (dlt's delete-insert): this sync reads "
+            "everything and replaces the tables",
+            file=sys.stderr,
+            flush=True,
+        )
+        args.full_refresh = True
     if conn.fake:
         from .dlt._loop import LoopThread
 
@@ -131,23 +139,19 @@ def _destination(name: str) -> Any:
 
 
 def _check_reachable(pipeline: Pipeline, name: str) -> str:
-    """Open (and close) a connection to the destination; return where it is, for the summary.
+    """Resolve the destination's configuration and open (and close) its client, which for a
+    database is a connection; return where the data goes, for the summary.
 
     Missing credentials, a server that does not answer, a refused login: a usage error,
     in one line, before any request to Bangwo8.
     """
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
-    from dlt.common.destination.exceptions import SqlClientNotAvailable
 
     from ._cli_connect import UsageError
 
     try:
-        try:
-            with pipeline.sql_client() as client:
-                config = getattr(client, "credentials", None)
-        except SqlClientNotAvailable:
-            with pipeline.destination_client() as job_client:
-                config = getattr(job_client.config, "credentials", None)
+        with pipeline.destination_client() as client:
+            config = client.config
     except ConfigFieldMissingException as exc:
         fields = ", ".join(sorted(exc.fields)) or "credentials"
         raise UsageError(
@@ -159,6 +163,16 @@ def _check_reachable(pipeline: Pipeline, name: str) -> str:
     return _location(name, config)
 
 
+def _merges(pipeline: Pipeline) -> bool:
+    """Whether the destination merges as the incremental sync needs (files do not: dlt would
+    append every sync's rows again)."""
+    try:
+        strategies = pipeline.destination.capabilities().supported_merge_strategies
+    except Exception:  # a destination that cannot say: take it at its word that it merges
+        return True
+    return strategies is None or "delete-insert" in strategies
+
+
 def _first_line(exc: BaseException) -> str:
     """The root cause's first line: a driver's message, without dlt's wrapping."""
     while exc.__cause__ is not None or exc.__context__ is not None:
@@ -167,8 +181,13 @@ def _first_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-def _location(name: str, credentials: Any) -> str:
-    """Where the data goes: the DuckDB file, else dlt's printable credentials (no password)."""
+def _location(name: str, config: Any) -> str:
+    """Where the data goes: a bucket's URL, the DuckDB file, else dlt's printable
+    credentials (no password)."""
+    bucket = getattr(config, "bucket_url", None)
+    if isinstance(bucket, str) and bucket:
+        return bucket
+    credentials = getattr(config, "credentials", None)
     database = getattr(credentials, "database", None)
     if name == "duckdb" and isinstance(database, str):
         return os.path.relpath(database) if os.path.isabs(database) else database

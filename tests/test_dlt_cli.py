@@ -125,6 +125,32 @@ def test_sync_an_account_then_again_after_it_changed(
     assert full["skipped"] == 0 and full["read"] == 120
 
 
+def test_files_cannot_merge_so_each_sync_replaces_them(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    """A destination that cannot merge (files) would append every sync's rows again: each
+    sync there reads everything and replaces the tables, every row once."""
+    import pyarrow.dataset as ds
+
+    server = threaded_fake(tasks=40, users_per_task=3, seed=13)
+    env = {**server.env, "DESTINATION__FILESYSTEM__BUCKET_URL": (tmp_path / "out").as_uri()}
+    for _ in range(2):
+        result = sync(tmp_path, env, "--destination", "filesystem")
+        assert result.returncode == 0, result.stderr
+        assert "filesystem cannot merge" in result.stderr
+        assert f"into filesystem {(tmp_path / 'out').as_uri()}," in result.stderr
+        server.fake.state.add_tasks(1)
+    server.fake.state.delete(server.fake.state.order[-1])  # as at the second sync
+    for table, columns, expected in (
+        ("call_tasks", TASK_COLUMNS, expected_tasks(server.fake)),
+        ("task_users", USER_COLUMNS, expected_users(server.fake)),
+    ):
+        rows = ds.dataset(tmp_path / "out" / "bangwo8" / table).to_table().to_pylist()
+        names = [c.strip() for c in columns.split(",")]
+        got = [tuple(row[n] for n in names) for row in rows]
+        assert len(got) == len(set(got)) and set(got) == expected
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
