@@ -590,3 +590,46 @@ def test_a_task_listed_twice_in_one_run_is_read_once() -> None:
     assert _choose(plan, 7, "进行中", stats) is True
     assert _choose(plan, 7, "进行中", stats) is False  # its rows go in once
     assert stats.tasks_read == 1 and plan.seen == {"7": ["进行中", 0]}
+
+
+def test_another_server_gets_every_customer(
+    tmp_path: Path,
+    pg: PostgresServer,
+    threaded_fake: Callable[..., ThreadedFake],
+    backoff: bw.Backoff,
+) -> None:
+    """The same pipeline and dataset on another database, where the dataset already exists
+    (another pipeline loads into it): dlt keeps its local state there (it wipes it only
+    for a dataset that does not exist), but the state records which warehouse it
+    describes, so nothing is skipped."""
+    import psycopg2
+
+    database = "other_" + hashlib.sha1(str(tmp_path).encode()).hexdigest()[:8]
+    connection = psycopg2.connect(pg.url)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE {database}")
+    connection.close()
+    fake = threaded_fake(tasks=60, users_per_task=2, seed=10).fake
+
+    def pipeline(url: str) -> Any:
+        return dlt.pipeline(
+            "bangwo8_moved",
+            pipelines_dir=str(tmp_path / "pipelines"),
+            destination=dlt.destinations.postgres(url),
+            dataset_name="moved",
+        )
+
+    pipeline(pg.url).run(bangwo8_source(session_of(fake, backoff)))
+    other_url = pg.url.rsplit("/", 1)[0] + f"/{database}"
+    dlt.pipeline(
+        "someone_else",
+        pipelines_dir=str(tmp_path / "elsewhere"),
+        destination=dlt.destinations.postgres(other_url),
+        dataset_name="moved",
+    ).run([{"note": "已有数据"}], table_name="notes")
+    stats = SyncStats()
+    other = pipeline(other_url)
+    other.run(build_source(session_of(fake, backoff), "incremental", stats=stats))
+    assert stats.tasks_skipped == 0 and stats.tasks_read == 60
+    assert_exact(other, expected_tasks(fake), expected_users(fake))

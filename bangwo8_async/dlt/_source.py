@@ -214,8 +214,8 @@ def _target() -> str:
         pipeline = dlt.current.pipeline()
         parts.append(pipeline.destination.destination_name if pipeline.destination else "")
         parts.append(pipeline.dataset_name or "")
-        with pipeline.destination_client() as client:
-            parts.append(str(getattr(client.config, "credentials", "")))
+        client = pipeline.destination_client()  # not entered: no connection is opened
+        parts.append(str(getattr(client.config, "credentials", "")))
     except Exception:  # no pipeline (the source iterated on its own) or no client: fewer parts
         pass
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
