@@ -123,6 +123,14 @@ def test_sync_an_account_then_again_after_it_changed(
     assert len(users) == len(expected_users(fake))
     full = summary(sync(tmp_path, server.env, "--dataset", "sales", "--full-refresh"))
     assert full["skipped"] == 0 and full["read"] == 120
+    old = list(fake.state.order)
+    fake.state.add_tasks(2)
+    after = summary(sync(tmp_path, server.env, "--dataset", "sales"))  # incremental again
+    settled_now = [i for i in old if fake.state.task(i).complete != "进行中"]  # type: ignore[union-attr]
+    assert after["tasks"] == 122 and after["skipped"] == len(settled_now) > 0
+    tasks, users = warehouse_rows(tmp_path / first["file"], "sales")
+    assert len(tasks) == len(set(tasks)) and len(users) == len(set(users))
+    assert set(tasks) == expected_tasks(fake) and set(users) == expected_users(fake)
 
 
 def test_files_cannot_merge_so_each_sync_replaces_them(
