@@ -72,6 +72,15 @@ class FakeState:
         self._rows[call_task_id] = [dict(row) for row in rows]
         self.version += 1
 
+    def set_status(self, call_task_id: int, status: str) -> None:
+        """Give a task this status (its ``complete`` label, or any raw text) from now on."""
+        record = self.task(call_task_id)
+        if record is None:
+            raise KeyError(f"no task {call_task_id}")
+        record.complete = status
+        self._records[call_task_id] = record
+        self.version += 1
+
     def customer_items(self, record: TaskRecord, start: int, stop: int) -> list[dict[str, Any]]:
         """The customer list's entries ``start:stop``, in the vendor's shape."""
         rows = self._rows.get(record.call_task_id)

@@ -1,0 +1,273 @@
+"""``bangwo8 sync`` in subprocesses: a DuckDB file in the current directory, reruns in new
+processes, bad input refused before any request, and a kill -9 during a load.
+
+The server is a fake in a thread of the test process, so it outlives every kill
+and can change between two syncs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from bangwo8_async.testing import FakeBangwo8
+from tests._postgres import PostgresServer, find_binaries, postgres_server
+from tests.conftest import ThreadedFake
+from tests.test_dlt import TASK_COLUMNS, USER_COLUMNS, expected_tasks, expected_users, wire_user
+
+ENV = {k: v for k, v in os.environ.items() if not k.startswith(("BANGWO8_", "DESTINATION__"))}
+SUMMARY = re.compile(
+    r"^bangwo8: synced (?P<tasks>[\d,]+) tasks into duckdb (?P<file>\S+), "
+    r"dataset (?P<dataset>\w+): "
+    r"customers of (?P<read>[\d,]+) tasks read \((?P<customers>[\d,]+) customers\), of "
+    r"(?P<skipped>[\d,]+) skipped \((?P<customers_skipped>[\d,]+) customers\); "
+    r"(?P<rows>[\d,]+) rows loaded in [\d.]+s$"
+)
+
+
+def sync(
+    cwd: Path, env: dict[str, str], *args: str, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bangwo8_async", "sync", *args],
+        cwd=cwd,
+        env=environment(cwd, env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def environment(cwd: Path, env: dict[str, str]) -> dict[str, str]:
+    # dlt's pipelines live in the test's directory, not the user's ~/.dlt.
+    return {**ENV, "DLT_DATA_DIR": str(cwd / "dlt"), **env}
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    match = SUMMARY.match(lines[-1])
+    assert match, lines
+    return {
+        k: int(v.replace(",", "")) if v[0].isdigit() else v for k, v in match.groupdict().items()
+    }
+
+
+def warehouse_rows(where: Path | str, dataset: str = "bangwo8") -> tuple[list[Any], list[Any]]:
+    """Every row of both tables: from a DuckDB file, or a PostgreSQL URL."""
+    queries = [f"SELECT {TASK_COLUMNS} FROM {dataset}.call_tasks"]
+    queries.append(f"SELECT {USER_COLUMNS} FROM {dataset}.task_users")
+    if isinstance(where, Path):
+        with duckdb.connect(str(where), read_only=True) as db:
+            tasks, users = (db.execute(q).fetchall() for q in queries)
+        return tasks, users
+    import psycopg2
+
+    with psycopg2.connect(where) as db, db.cursor() as cursor:
+        cursor.execute(queries[0])
+        tasks = cursor.fetchall()
+        cursor.execute(queries[1])
+        users = cursor.fetchall()
+    db.close()
+    return tasks, users
+
+
+def assert_exact(where: Path | str, fake: FakeBangwo8) -> None:
+    tasks, users = warehouse_rows(where)
+    assert len(tasks) == len(set(tasks)) and len(users) == len(set(users))
+    assert set(tasks) == expected_tasks(fake)
+    assert set(users) == expected_users(fake)
+
+
+def test_sync_fake_makes_a_duckdb_file_here_and_reruns_incrementally(tmp_path: Path) -> None:
+    first = summary(sync(tmp_path, {}, "--fake"))
+    assert first["file"] == "bangwo8_sync_fake.duckdb" and (tmp_path / first["file"]).is_file()
+    reference = FakeBangwo8(tasks=3000, users_per_task=3)  # the same seeded data, not served
+    assert first["tasks"] == first["read"] == 3000 and first["skipped"] == 0
+    assert first["rows"] == 3000 + 9000
+    assert_exact(tmp_path / first["file"], reference)
+    second = summary(sync(tmp_path, {}, "--fake"))  # a new process: the state is on disk
+    settled = [i for i in reference.state.order if reference.state.task(i).complete != "进行中"]  # type: ignore[union-attr]
+    assert second["skipped"] == len(settled) and second["customers_skipped"] == 3 * len(settled)
+    assert second["rows"] == 3000 + 3 * (3000 - len(settled))
+    assert_exact(tmp_path / first["file"], reference)
+
+
+def test_sync_an_account_then_again_after_it_changed(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    server = threaded_fake(tasks=120, users_per_task=2, seed=12)
+    fake = server.fake
+    first = summary(sync(tmp_path, server.env, "--dataset", "sales"))
+    assert first["file"] == "bangwo8_sync_sales.duckdb" and first["dataset"] == "sales"
+    settled = [i for i in fake.state.order if fake.state.task(i).complete == "已完成"]  # type: ignore[union-attr]
+    fake.state.set_status(settled[0], "逾期未完成")
+    fake.state.set_customers(settled[0], [wire_user(5, "0")])
+    second = summary(sync(tmp_path, server.env, "--dataset", "sales"))
+    assert second["skipped"] == first["tasks"] - second["read"] > 0
+    tasks, users = warehouse_rows(tmp_path / first["file"], "sales")
+    assert set(tasks) == expected_tasks(fake) and set(users) == expected_users(fake)
+    assert len(users) == len(expected_users(fake))
+    full = summary(sync(tmp_path, server.env, "--dataset", "sales", "--full-refresh"))
+    assert full["skipped"] == 0 and full["read"] == 120
+    old = list(fake.state.order)
+    fake.state.add_tasks(2)
+    after = summary(sync(tmp_path, server.env, "--dataset", "sales"))  # incremental again
+    settled_now = [i for i in old if fake.state.task(i).complete != "进行中"]  # type: ignore[union-attr]
+    assert after["tasks"] == 122 and after["skipped"] == len(settled_now) > 0
+    tasks, users = warehouse_rows(tmp_path / first["file"], "sales")
+    assert len(tasks) == len(set(tasks)) and len(users) == len(set(users))
+    assert set(tasks) == expected_tasks(fake) and set(users) == expected_users(fake)
+
+
+def test_files_cannot_merge_so_each_sync_replaces_them(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
+) -> None:
+    """A destination that cannot merge (files) would append every sync's rows again: each
+    sync there reads everything and replaces the tables, every row once."""
+    import pyarrow.dataset as ds
+
+    server = threaded_fake(tasks=40, users_per_task=3, seed=13)
+    env = {**server.env, "DESTINATION__FILESYSTEM__BUCKET_URL": (tmp_path / "out").as_uri()}
+    for _ in range(2):
+        result = sync(tmp_path, env, "--destination", "filesystem")
+        assert result.returncode == 0, result.stderr
+        assert "filesystem cannot merge" in result.stderr
+        assert f"into filesystem {(tmp_path / 'out').as_uri()}," in result.stderr
+        server.fake.state.add_tasks(1)
+    server.fake.state.delete(server.fake.state.order[-1])  # as at the second sync
+    for table, columns, expected in (
+        ("call_tasks", TASK_COLUMNS, expected_tasks(server.fake)),
+        ("task_users", USER_COLUMNS, expected_users(server.fake)),
+    ):
+        rows = ds.dataset(tmp_path / "out" / "bangwo8" / table).to_table().to_pylist()
+        names = [c.strip() for c in columns.split(",")]
+        got = [tuple(row[n] for n in names) for row in rows]
+        assert len(got) == len(set(got)) and set(got) == expected
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "words"),
+    [
+        (["--destination", "nosuch"], {}, "unknown destination 'nosuch'"),
+        (["--destination", "postgres"], {}, "destination postgres: missing credentials"),
+        (
+            ["--destination", "postgres"],
+            {"DESTINATION__POSTGRES__CREDENTIALS": "postgresql://u:pw-9f3a@127.0.0.1:{port}/db"},
+            "cannot reach destination postgres: ",
+        ),
+    ],
+)
+def test_bad_destinations_exit_2_in_one_line_before_any_request(
+    args: list[str],
+    env: dict[str, str],
+    words: str,
+    tmp_path: Path,
+    threaded_fake: Callable[..., ThreadedFake],
+) -> None:
+    server = threaded_fake(tasks=10)
+    env = {k: v.format(port=_closed_port()) for k, v in env.items()}
+    result = sync(tmp_path, {**server.env, **env}, *args)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bangwo8: error: ") and words in lines[0]
+    assert "pw-9f3a" not in result.stderr
+    assert server.fake.log == []  # nothing was sent to Bangwo8
+
+
+def test_missing_bangwo8_credentials_exit_2(tmp_path: Path) -> None:
+    result = sync(tmp_path, {})
+    assert result.returncode == 2
+    assert result.stderr.startswith("bangwo8: error: ") and "--fake" in result.stderr
+
+
+# -- kill -9 ----------------------------------------------------------------------------------
+
+
+def _stage_reached(pipelines: Path, stage: str) -> bool:
+    """Whether a sync has a package in ``stage``: extracted (normalize/extracted) or
+    normalized and being loaded (load/normalized)."""
+    where = {"extract": "normalize/extracted", "load": "load/normalized"}[stage]
+    return any(p.is_dir() for p in pipelines.glob(f"*/{where}/*"))
+
+
+def kill_at(tmp_path: Path, env: dict[str, str], stage: str, args: list[str]) -> int | None:
+    """Start a sync and kill -9 it once it reaches ``stage``; its return code if it ended
+    first, else ``None``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bangwo8_async", "sync", *args],
+        cwd=tmp_path,
+        env=environment(tmp_path, env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pipelines = tmp_path / "dlt" / "pipelines"
+    deadline = time.monotonic() + 240
+    while process.poll() is None and time.monotonic() < deadline:
+        if _stage_reached(pipelines, stage):
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+            return None
+        time.sleep(0.002)
+    return process.wait()
+
+
+@pytest.fixture(scope="module")
+def pg() -> Any:
+    if find_binaries() is None:
+        pytest.skip("no PostgreSQL binaries on this machine (.ci/run installs them)")
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("destination", "stage"), [("duckdb", "extract"), ("duckdb", "load"), ("postgres", "load")]
+)
+def test_every_row_once_after_a_kill_9(
+    destination: str,
+    stage: str,
+    tmp_path: Path,
+    threaded_fake: Callable[..., ThreadedFake],
+    request: pytest.FixtureRequest,
+) -> None:
+    server = threaded_fake(
+        tasks=200, users_per_task=6, seed=21, fault_rate=0.1, retry_after=0.0, latency=0.002
+    )
+    fake = server.fake
+    env = dict(server.env)
+    where: Path | str = tmp_path / "bangwo8_sync.duckdb"
+    args = ["--max-retries", "10", "--destination", destination]
+    if destination == "postgres":
+        database: PostgresServer = request.getfixturevalue("pg")
+        env["DESTINATION__POSTGRES__CREDENTIALS"] = where = database.url
+    kills = 0
+    for _ in range(2):  # a first sync, then one after the server changed
+        ended = kill_at(tmp_path, env, stage, args)
+        kills += ended is None
+        assert ended in (None, 0)
+        result = sync(tmp_path, env, *args)
+        assert result.returncode == 0, result.stderr
+        assert_exact(where, fake)
+        running = [i for i in fake.state.order if fake.state.task(i).complete == "进行中"]  # type: ignore[union-attr]
+        fake.state.set_customers(running[kills], [wire_user(kills, "1"), wire_user(9, "-1")])
+        fake.state.add_tasks(3)
+    assert kills >= 1  # a kill really landed in that stage
