@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,9 @@ from aioresponses import aioresponses
 
 import bangwo8_async as bw
 from bangwo8_async.testing import FakeBangwo8
+
+# dlt reports usage to its makers unless told not to; nothing in the tests leaves the machine.
+os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
 
 VENDOR = Path(__file__).parent / "vendor"
 BASE = "https://api.test.invalid/api/v1"
