@@ -12,25 +12,23 @@ import codecs
 import math
 import secrets
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ._faults import Fault
+from ._log import LoggedRequest
 from ._payloads import PageOptions
-
-if TYPE_CHECKING:
-    from ._log import LoggedRequest
-    from ._state import FakeState
+from ._state import FakeState
 
 __all__ = ["Accounts", "FakeOptions", "Limits", "Misbehaviour", "OnList", "Quirks", "check_script"]
 
-OnList = Callable[["LoggedRequest", "FakeState"], None]
+OnList = Callable[[LoggedRequest, FakeState], None]
 _Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 
 
 def _fail(attribute: attrs.Attribute[Any], wants: str, value: object) -> str:
-    return f"FakeBangwo8 option {attribute.name} must be {wants}, got {value!r}"
+    return f"FakeBangwo8 option {attribute.name} must be {wants}; got {value!r}"
 
 
 def _count(minimum: int, *, optional: bool = False) -> _Validator:
@@ -81,6 +79,13 @@ def _typed(kind: type, wants: str, *, optional: bool = False) -> _Validator:
 _flag = _typed(bool, "True or False")
 
 
+def _text(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """A ``str``; the error names the type only, since the value may be a password."""
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        raise TypeError(f"FakeBangwo8 attribute {attribute.name} must be a str, got a {kind}")
+
+
 def _charset(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     """``None`` or the name of a codec Python has, since every JSON body is encoded in it."""
     if value is None:
@@ -109,7 +114,7 @@ def _faults(value: Iterable[Fault]) -> tuple[Fault, ...]:
     """``fault_kinds`` as a tuple; a string is refused here, before it is split into letters."""
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise TypeError(
-            f"FakeBangwo8 option fault_kinds must be a sequence of Fault, got {value!r}"
+            f"FakeBangwo8 option fault_kinds must be a sequence of Fault; got {value!r}"
         )
     return tuple(value)
 
@@ -125,11 +130,11 @@ def _kinds(_: Any, attribute: attrs.Attribute[Any], value: tuple[Any, ...]) -> N
 def check_script(faults: Iterable[Fault | None]) -> list[Fault | None]:
     """The ``faults`` option as a list, each a :class:`Fault` or ``None``: a clear error first."""
     if isinstance(faults, (str, bytes)) or not isinstance(faults, Iterable):
-        raise TypeError(f"FakeBangwo8 option faults must be a sequence of Fault, got {faults!r}")
+        raise TypeError(f"FakeBangwo8 option faults must be a sequence of Fault; got {faults!r}")
     script = list(faults)
     bad = [f for f in script if f is not None and not isinstance(f, Fault)]
     if bad:
-        raise TypeError(f"FakeBangwo8 option faults must hold Fault or None, got {bad[0]!r}")
+        raise TypeError(f"FakeBangwo8 option faults must be Fault or None, each; got {bad[0]!r}")
     return script
 
 
@@ -194,12 +199,12 @@ class Accounts:
     The passwords and secret are new for every fake, so no test can hard-code one.
     """
 
-    account: str = "admin@example.com"
-    password: str = attrs.field(factory=_secret(12), repr=False)
-    agent_account: str = "agent@example.com"
-    agent_password: str = attrs.field(factory=_secret(12), repr=False)
-    secret_id: str = attrs.field(factory=lambda: "fake-" + secrets.token_hex(4))
-    secret: str = attrs.field(factory=_secret(16), repr=False)
+    account: str = attrs.field(default="admin@example.com", validator=_text)
+    password: str = attrs.field(factory=_secret(12), validator=_text, repr=False)
+    agent_account: str = attrs.field(default="agent@example.com", validator=_text)
+    agent_password: str = attrs.field(factory=_secret(12), validator=_text, repr=False)
+    secret_id: str = attrs.field(factory=lambda: "fake-" + secrets.token_hex(4), validator=_text)
+    secret: str = attrs.field(factory=_secret(16), validator=_text, repr=False)
 
 
 @attrs.define(kw_only=True)

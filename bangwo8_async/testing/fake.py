@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 class _Option(Generic[T]):
     """An attribute of the fake kept on one of its parts: ``fake.page_cap = 5`` sets
-    ``fake.options.quirks.page_cap``, validated there, and the endpoints read it there."""
+    ``fake._options.quirks.page_cap``, validated there, and the endpoints read it there."""
 
     def __init__(self, part: str) -> None:
         self._part = attrgetter(part)
@@ -74,44 +74,47 @@ class FakeBangwo8:
     An outage on demand, while it serves: :meth:`outage` takes the server
     down for some seconds, answering 502 or 503 or refusing connections.
 
+    A bad option, given or set while it serves, is a ``TypeError`` or
+    ``ValueError`` that names it.
+
     A customer id that is a multiple of 97 is "illegal" to create with: the
     fake rejects it, as the vendor rejects unknown customers.
     """
 
     # Each option is also an attribute a test may change while the fake serves; it lives on
     # the options the endpoints read, and is validated when set.
-    latency: _Option[float] = _Option("options.misbehaviour")
-    fault_rate: _Option[float] = _Option("options.misbehaviour")
-    fault_kinds: _Option[tuple[Fault, ...]] = _Option("options.misbehaviour")
-    retry_after: _Option[float] = _Option("options.misbehaviour")
-    slow_seconds: _Option[float] = _Option("options.misbehaviour")
-    token_ttl: _Option[float] = _Option("options")
-    host: _Option[str] = _Option("options")
-    port: _Option[int] = _Option("options")
-    link_host: _Option[str | None] = _Option("options")
-    send_count: _Option[bool] = _Option("options.quirks")
-    page_cap: _Option[int | None] = _Option("options.quirks")
-    count_excess: _Option[int] = _Option("options.quirks")
-    clamp_pages: _Option[bool] = _Option("options.quirks")
-    null_lists: _Option[bool] = _Option("options.quirks")
-    omit_empty_list: _Option[bool] = _Option("options.quirks")
-    bom: _Option[bool] = _Option("options.quirks")
-    charset: _Option[str | None] = _Option("options.quirks")
-    jitter: _Option[float] = _Option("options.quirks")
-    on_list: _Option[OnList | None] = _Option("options.quirks")
-    insert_every: _Option[int] = _Option("options.quirks")
-    delete_every: _Option[int] = _Option("options.quirks")
-    rate_limit: _Option[float | None] = _Option("options.limits")
-    rate_burst: _Option[float | None] = _Option("options.limits")
-    max_in_flight: _Option[int | None] = _Option("options.limits")
-    limit_retry_after: _Option[float | None] = _Option("options.limits")
+    latency: _Option[float] = _Option("_options.misbehaviour")
+    fault_rate: _Option[float] = _Option("_options.misbehaviour")
+    fault_kinds: _Option[tuple[Fault, ...]] = _Option("_options.misbehaviour")
+    retry_after: _Option[float] = _Option("_options.misbehaviour")
+    slow_seconds: _Option[float] = _Option("_options.misbehaviour")
+    token_ttl: _Option[float] = _Option("_options")
+    host: _Option[str] = _Option("_options")
+    port: _Option[int] = _Option("_options")
+    link_host: _Option[str | None] = _Option("_options")
+    send_count: _Option[bool] = _Option("_options.quirks")
+    page_cap: _Option[int | None] = _Option("_options.quirks")
+    count_excess: _Option[int] = _Option("_options.quirks")
+    clamp_pages: _Option[bool] = _Option("_options.quirks")
+    null_lists: _Option[bool] = _Option("_options.quirks")
+    omit_empty_list: _Option[bool] = _Option("_options.quirks")
+    bom: _Option[bool] = _Option("_options.quirks")
+    charset: _Option[str | None] = _Option("_options.quirks")
+    jitter: _Option[float] = _Option("_options.quirks")
+    on_list: _Option[OnList | None] = _Option("_options.quirks")
+    insert_every: _Option[int] = _Option("_options.quirks")
+    delete_every: _Option[int] = _Option("_options.quirks")
+    rate_limit: _Option[float | None] = _Option("_options.limits")
+    rate_burst: _Option[float | None] = _Option("_options.limits")
+    max_in_flight: _Option[int | None] = _Option("_options.limits")
+    limit_retry_after: _Option[float | None] = _Option("_options.limits")
     # Who may sign in (an agent signs in, but every call-task endpoint says 403 to it).
-    account: _Option[str] = _Option("options.accounts")
-    password: _Option[str] = _Option("options.accounts")
-    agent_account: _Option[str] = _Option("options.accounts")
-    agent_password: _Option[str] = _Option("options.accounts")
-    secret_id: _Option[str] = _Option("options.accounts")
-    secret: _Option[str] = _Option("options.accounts")
+    account: _Option[str] = _Option("_options.accounts")
+    password: _Option[str] = _Option("_options.accounts")
+    agent_account: _Option[str] = _Option("_options.accounts")
+    agent_password: _Option[str] = _Option("_options.accounts")
+    secret_id: _Option[str] = _Option("_options.accounts")
+    secret: _Option[str] = _Option("_options.accounts")
     # What it saw: the request log, requests in flight (and the most at once), 429s sent
     # by rate_limit and max_in_flight, tokens issued.
     log: _Option[list[LoggedRequest]] = _Option("_front")
@@ -153,8 +156,8 @@ class FakeBangwo8:
         max_in_flight: int | None = None,
         limit_retry_after: float | None = 1.0,
     ) -> None:
-        #: Every option, validated: a bad one is a TypeError or ValueError naming it.
-        self.options = FakeOptions(
+        # Every option, validated once here and again whenever a test sets one.
+        self._options = FakeOptions(
             tasks=tasks,
             users_per_task=users_per_task,
             seed=seed,
@@ -191,10 +194,10 @@ class FakeBangwo8:
             ),
         )
         self.state = FakeState(tasks=tasks, users_per_task=users_per_task, seed=seed)
-        self._endpoints = Endpoints(self.options, self.state)
-        self._front = Front(self.options, self._endpoints, check_script(faults))
+        self._endpoints = Endpoints(self._options, self.state)
+        self._front = Front(self._options, self._endpoints, check_script(faults))
         self._tokens = self._endpoints.tokens  # (tests look for leaked tokens here)
-        self._listener = Listener(self.options)
+        self._listener = Listener(self._options)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
