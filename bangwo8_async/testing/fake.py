@@ -23,8 +23,11 @@ T = TypeVar("T")
 
 
 class _Option(Generic[T]):
-    """An attribute of the fake kept on one of its parts: ``fake.page_cap = 5`` sets
-    ``fake._options.quirks.page_cap``, validated there, and the endpoints read it there."""
+    """An attribute of the fake that lives on one of its parts, read and set there.
+
+    ``fake.page_cap = 5`` sets ``fake._options.quirks.page_cap``: attrs validates
+    it, and the endpoints, which hold the same options, see it on their next request.
+    """
 
     def __init__(self, part: str) -> None:
         self._part = attrgetter(part)
