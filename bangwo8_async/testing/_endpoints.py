@@ -165,7 +165,7 @@ class Endpoints:
         links: bool,
     ) -> web.Response:
         """The one place a list page is rendered (and cached), for both lists."""
-        options = self.options.quirks.page()
+        options = self.options.quirks.page_options()
         address = self.options.address()  # links name it
         key = (request.path, request.query_string, self.state.version, options, address)
         body = self._pages.get(key)

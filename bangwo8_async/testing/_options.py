@@ -155,7 +155,7 @@ class Quirks:
     insert_every: int = attrs.field(validator=_count(0))
     delete_every: int = attrs.field(validator=_count(0))
 
-    def page(self) -> PageOptions:
+    def page_options(self) -> PageOptions:
         """The options that shape a list page now, frozen: a key of the page cache."""
         return PageOptions(
             self.page_cap,
