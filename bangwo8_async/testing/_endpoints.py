@@ -1,4 +1,8 @@
-"""The fake's endpoints: sign-in, the token, and the five call-task handlers."""
+"""The fake's endpoints: sign-in, the token, and the five call-task handlers.
+
+They answer from the fake's state and its options (``_options``), never from the
+fake itself, so this module does not import ``fake``.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +11,17 @@ import base64
 import random
 import secrets
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .._validate import MAX_PER_PAGE
 from . import _payloads as payloads
 from ._data import TaskRecord
-from ._payloads import BodyStyle, NewTask, PageOptions
-
-if TYPE_CHECKING:
-    from .fake import FakeBangwo8, LoggedRequest
+from ._log import LoggedRequest
+from ._options import FakeOptions
+from ._payloads import BodyStyle, NewTask
+from ._state import FakeState
 
 __all__ = ["Endpoints"]
 
@@ -28,12 +31,13 @@ Rows = Callable[[int, int], "list[dict[str, Any]]"]
 class Endpoints:
     """The API's handlers, answering from a fake's state and its options of the moment."""
 
-    def __init__(self, fake: FakeBangwo8) -> None:
-        self.fake = fake
-        self.state = fake.state
+    def __init__(self, options: FakeOptions, state: FakeState) -> None:
+        self.options = options
+        self.state = state
         self.entries: dict[int, LoggedRequest] = {}  # id(request): its log entry, while handled
+        self.token_fetches = 0  # tokens issued
         self._list_requests = 0
-        self._churn_rng = random.Random(fake.state.seed + 2)
+        self._churn_rng = random.Random(state.seed + 2)
         self.tokens: dict[str, float] = {}  # access token: when it expires (loop time)
         self._request_ids: dict[str, tuple[int, bytes]] = {}
         # Rendering a page costs more than sending it; a page is the same until the state
@@ -43,7 +47,8 @@ class Endpoints:
 
     def style(self) -> BodyStyle:
         """How JSON bodies go on the wire now."""
-        return BodyStyle(self.fake.bom, self.fake.charset)
+        quirks = self.options.quirks
+        return BodyStyle(quirks.bom, quirks.charset)
 
     def _json(self, status: int, body: bytes) -> web.Response:
         return self.style().response(status, body)
@@ -54,13 +59,13 @@ class Endpoints:
         """The account a request is counted against: the Basic user or the token's client."""
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
-            return self.fake.secret_id  # the fake's only OAuth client
+            return self.options.accounts.secret_id  # the fake's only OAuth client
         user = _basic(header)
         return "" if user is None else user[0]
 
     def refused(self, request: web.Request) -> web.Response | None:
         """The 401 or 403 answer for a caller who may not use the call-task API, else None."""
-        fake = self.fake
+        accounts = self.options.accounts
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
             expiry = self.tokens.get(header[7:])
@@ -68,15 +73,15 @@ class Endpoints:
                 return None
             return self._json(401, payloads.UNAUTHORIZED)
         user = _basic(header)
-        if user == (fake.account, fake.password):
+        if user == (accounts.account, accounts.password):
             return None
-        if user == (fake.agent_account, fake.agent_password):
+        if user == (accounts.agent_account, accounts.agent_password):
             return self._json(403, payloads.NOT_ADMIN)
         return self._json(401, payloads.UNAUTHORIZED)
 
     async def token(self, request: web.Request) -> web.Response:
         """``/api/token.php``: an access token for the client-credentials grant."""
-        fake = self.fake
+        accounts = self.options.accounts
         if request.method != "POST":
             return self._json(
                 400,
@@ -85,7 +90,10 @@ class Endpoints:
                 ),
             )
         form = await request.post()
-        if _basic(request.headers.get("Authorization", "")) != (fake.secret_id, fake.secret):
+        if _basic(request.headers.get("Authorization", "")) != (
+            accounts.secret_id,
+            accounts.secret,
+        ):
             return self._json(
                 401, payloads.token_error("invalid_client", "The client credentials are invalid")
             )
@@ -94,10 +102,10 @@ class Endpoints:
                 400,
                 payloads.token_error("unsupported_grant_type", "The grant type was not recognized"),
             )
-        fake.token_fetches += 1
+        self.token_fetches += 1
         token = secrets.token_hex(20)
-        self.tokens[token] = asyncio.get_running_loop().time() + fake.token_ttl
-        ttl = fake.token_ttl
+        ttl = self.options.token_ttl
+        self.tokens[token] = asyncio.get_running_loop().time() + ttl
         # Whole seconds as the vendor sends; a fraction only when a test asks for one.
         return self._json(200, payloads.token_body(token, int(ttl) if ttl >= 1 else ttl))
 
@@ -105,7 +113,7 @@ class Endpoints:
 
     async def task_list(self, request: web.Request) -> web.Response:
         """The task list, newest first, filtered by ``created_start``/``created_end``."""
-        paging = payloads.paging(request.query, MAX_PER_PAGE)
+        paging = payloads.paging(request.query)
         if paging is None:
             return self._json(400, payloads.BAD_PAGE)
         self._before_list(request, tasks=True)
@@ -121,7 +129,7 @@ class Endpoints:
         record = self._task_of(request)
         if record is None:
             return self._json(403, payloads.NOT_FOUND)
-        paging = payloads.paging(request.query, MAX_PER_PAGE)
+        paging = payloads.paging(request.query)
         if paging is None:
             return self._json(400, payloads.BAD_PAGE)
         self._before_list(request, tasks=False)
@@ -136,16 +144,16 @@ class Endpoints:
 
     def _before_list(self, request: web.Request, *, tasks: bool) -> None:
         """The moment before a list page's data is read: churn, then ``on_list``."""
-        fake = self.fake
+        quirks = self.options.quirks
         if tasks:
             self._list_requests += 1
             n = self._list_requests
-            if fake.insert_every and n % fake.insert_every == 0:
+            if quirks.insert_every and n % quirks.insert_every == 0:
                 self.state.add_tasks(1, front=True)
-            if fake.delete_every and n % fake.delete_every == 0:
+            if quirks.delete_every and n % quirks.delete_every == 0:
                 self.state.delete_random(self._churn_rng)
-        if fake.on_list is not None:
-            fake.on_list(self.entries[id(request)], self.state)
+        if quirks.on_list is not None:
+            quirks.on_list(self.entries[id(request)], self.state)
 
     def _list_page(
         self,
@@ -157,22 +165,15 @@ class Endpoints:
         links: bool,
     ) -> web.Response:
         """The one place a list page is rendered (and cached), for both lists."""
-        fake = self.fake
-        options = PageOptions(
-            fake.page_cap,
-            fake.send_count,
-            fake.count_excess,
-            fake.clamp_pages,
-            fake.null_lists,
-            fake.omit_empty_list,
-        )
-        key = (request.path, request.query_string, self.state.version, options, fake.link_host)
+        options = self.options.quirks.page_options()
+        address = self.options.address()  # links name it
+        key = (request.path, request.query_string, self.state.version, options, address)
         body = self._pages.get(key)
         if body is None:
             asked, per_page = paging
             page = options.served_page(asked, per_page, total)
             size = options.page_size(per_page)
-            link = (lambda n: self._link(request, n)) if links else None
+            link = (lambda n: _link(request, address, n)) if links else None
             body = options.body(
                 rows((page - 1) * size, page * size), total, page, per_page, link=link
             )
@@ -180,12 +181,6 @@ class Endpoints:
                 self._pages.clear()
             self._pages[key] = body
         return self._json(200, body)
-
-    def _link(self, request: web.Request, page: int) -> str:
-        query = {k: v for k, v in request.query.items() if k != "page"}
-        query["page"] = str(page)
-        host = self.fake.link_host or f"{self.fake.host}:{self.fake.port}"
-        return f"http://{host}{request.path}?{urlencode(query)}"
 
     # -- one task ----------------------------------------------------------------------------
 
@@ -229,6 +224,13 @@ class Endpoints:
     def _task_of(self, request: web.Request) -> TaskRecord | None:
         raw = request.match_info["id"]
         return self.state.task(int(raw)) if raw.isdigit() else None
+
+
+def _link(request: web.Request, address: str, page: int) -> str:
+    """The URL of ``page`` of the list ``request`` asked for, on ``address`` (host:port)."""
+    query = {k: v for k, v in request.query.items() if k != "page"}
+    query["page"] = str(page)
+    return f"http://{address}{request.path}?{urlencode(query)}"
 
 
 def _basic(header: str) -> tuple[str, str] | None:

@@ -15,9 +15,9 @@ from aiohttp import web
 __all__ = [
     "OUTAGE_KINDS",
     "RATE_FAULTS",
+    "Admission",
     "Fault",
     "FaultScript",
-    "Limits",
     "Outage",
     "OutageKind",
     "default_burst",
@@ -99,8 +99,8 @@ class _Bucket:
     stamp: float
 
 
-class Limits:
-    """Per-account server limits: a token bucket of requests per second, and requests in flight.
+class Admission:
+    """Who gets past the per-account limits: a token bucket each, and their requests in flight.
 
     The limits themselves are passed in on every call, so that a test can change
     them on the fake while it serves; the buckets and counts live here.

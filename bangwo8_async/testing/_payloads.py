@@ -16,7 +16,9 @@ __all__ = [
     "BAD_PAGE",
     "BAD_PARAMETERS",
     "BAD_URI",
+    "DEFAULT_PER_PAGE",
     "MAINTENANCE",
+    "MAX_PER_PAGE",
     "NOT_ADMIN",
     "NOT_FOUND",
     "SERVER_ERROR",
@@ -32,6 +34,11 @@ __all__ = [
     "token_body",
     "token_error",
 ]
+
+#: The server's ceiling on ``per_page``, and its default: the vendor's, held here and not
+#: taken from the client, so that the fake disagrees with a client that gets it wrong.
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 100
 
 NOT_FOUND = orjson.dumps({"Status": "403", "message": "callTaskId does not exist"})
 BAD_URI = orjson.dumps({"errcode": "100047", "errmsg": "Invalid resource URI"})
@@ -123,13 +130,13 @@ class PageOptions:
         return orjson.dumps(payload)
 
 
-def paging(query: Mapping[str, str], max_per_page: int) -> tuple[int, int] | None:
-    """``page`` and ``per_page`` from a query (``per_page`` at most ``max_per_page``)."""
+def paging(query: Mapping[str, str]) -> tuple[int, int] | None:
+    """``page`` and ``per_page`` from a query (``per_page`` at most :data:`MAX_PER_PAGE`)."""
     page = query.get("page", "1")
-    per_page = query.get("per_page", "100")
+    per_page = query.get("per_page", str(DEFAULT_PER_PAGE))
     if not (page.isdigit() and per_page.isdigit()) or int(page) < 1 or int(per_page) < 1:
         return None
-    return int(page), min(int(per_page), max_per_page)
+    return int(page), min(int(per_page), MAX_PER_PAGE)
 
 
 def detail_body(record: TaskRecord, customers: int) -> bytes:

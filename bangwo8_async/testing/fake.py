@@ -3,38 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-import random
-import secrets
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from types import TracebackType
-
-import attrs
-from aiohttp import web
+from typing import Any, Generic, TypeVar, overload
 
 from ..auth import BasicAuth, ClientCredentials
-from . import _payloads as payloads
 from ._endpoints import Endpoints
-from ._faults import BAD_GATEWAY, RATE_FAULTS, Fault, FaultScript, Limits, Outage
+from ._faults import RATE_FAULTS, Fault
+from ._front import Front
+from ._log import LoggedRequest
+from ._options import FakeOptions, Limits, Misbehaviour, OnList, Quirks, check_script
+from ._server import Listener, build_app
 from ._state import FakeState
 
 __all__ = ["RATE_FAULTS", "FakeBangwo8", "FakeState", "Fault", "LoggedRequest"]
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-OnList = Callable[["LoggedRequest", FakeState], None]
-
-_RESETS = (Fault.RESET_BEFORE, Fault.RESET_AFTER)
+T = TypeVar("T")
 
 
-@attrs.define
-class LoggedRequest:
-    """One request the fake received. Never holds an ``Authorization`` value."""
+class _Option(Generic[T]):
+    """An attribute of the fake that lives on one of its parts, read and set there.
 
-    method: str
-    path: str
-    query: dict[str, str]
-    status: int | None = None  # None: the connection was dropped
-    fault: Fault | None = None
-    request_id: str | None = None
+    ``fake.page_cap = 5`` sets ``fake._options.quirks.page_cap``: attrs validates
+    it, and the endpoints, which hold the same options, see it on their next request.
+    """
+
+    def __init__(self, part: str) -> None:
+        self._part = attrgetter(part)
+        self._name = ""
+
+    def __set_name__(self, owner: type[Any], name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, fake: None, owner: type[Any]) -> _Option[T]: ...
+    @overload
+    def __get__(self, fake: FakeBangwo8, owner: type[Any]) -> T: ...
+    def __get__(self, fake: FakeBangwo8 | None, owner: type[Any]) -> T | _Option[T]:
+        if fake is None:
+            return self
+        value: T = getattr(self._part(fake), self._name)
+        return value
+
+    def __set__(self, fake: FakeBangwo8, value: T) -> None:
+        setattr(self._part(fake), self._name, value)
 
 
 class FakeBangwo8:
@@ -59,14 +72,59 @@ class FakeBangwo8:
     ``bom``, ``charset``, ``jitter``, ``on_list``, ``insert_every``,
     ``delete_every``; and per-account limits, ``rate_limit`` (``rate_burst``)
     and ``max_in_flight``, answered with 429 (``limit_retry_after``) and
-    counted in ``refused``. The README describes each.
+    counted in ``refused``. docs/testing.md describes each.
 
     An outage on demand, while it serves: :meth:`outage` takes the server
     down for some seconds, answering 502 or 503 or refusing connections.
 
+    A bad option, given or set while it serves, is a ``TypeError`` or
+    ``ValueError`` that names it.
+
     A customer id that is a multiple of 97 is "illegal" to create with: the
     fake rejects it, as the vendor rejects unknown customers.
     """
+
+    # Each option is also an attribute a test may change while the fake serves; it lives on
+    # the options the endpoints read, and is validated when set.
+    latency: _Option[float] = _Option("_options.misbehaviour")
+    fault_rate: _Option[float] = _Option("_options.misbehaviour")
+    fault_kinds: _Option[tuple[Fault, ...]] = _Option("_options.misbehaviour")
+    retry_after: _Option[float] = _Option("_options.misbehaviour")
+    slow_seconds: _Option[float] = _Option("_options.misbehaviour")
+    token_ttl: _Option[float] = _Option("_options")
+    host: _Option[str] = _Option("_options")
+    port: _Option[int] = _Option("_options")
+    link_host: _Option[str | None] = _Option("_options")
+    send_count: _Option[bool] = _Option("_options.quirks")
+    page_cap: _Option[int | None] = _Option("_options.quirks")
+    count_excess: _Option[int] = _Option("_options.quirks")
+    clamp_pages: _Option[bool] = _Option("_options.quirks")
+    null_lists: _Option[bool] = _Option("_options.quirks")
+    omit_empty_list: _Option[bool] = _Option("_options.quirks")
+    bom: _Option[bool] = _Option("_options.quirks")
+    charset: _Option[str | None] = _Option("_options.quirks")
+    jitter: _Option[float] = _Option("_options.quirks")
+    on_list: _Option[OnList | None] = _Option("_options.quirks")
+    insert_every: _Option[int] = _Option("_options.quirks")
+    delete_every: _Option[int] = _Option("_options.quirks")
+    rate_limit: _Option[float | None] = _Option("_options.limits")
+    rate_burst: _Option[float | None] = _Option("_options.limits")
+    max_in_flight: _Option[int | None] = _Option("_options.limits")
+    limit_retry_after: _Option[float | None] = _Option("_options.limits")
+    # Who may sign in (an agent signs in, but every call-task endpoint says 403 to it).
+    account: _Option[str] = _Option("_options.accounts")
+    password: _Option[str] = _Option("_options.accounts")
+    agent_account: _Option[str] = _Option("_options.accounts")
+    agent_password: _Option[str] = _Option("_options.accounts")
+    secret_id: _Option[str] = _Option("_options.accounts")
+    secret: _Option[str] = _Option("_options.accounts")
+    # What it saw: the request log, requests in flight (and the most at once), 429s sent
+    # by rate_limit and max_in_flight, tokens issued.
+    log: _Option[list[LoggedRequest]] = _Option("_front")
+    in_flight: _Option[int] = _Option("_front")
+    peak_in_flight: _Option[int] = _Option("_front")
+    refused: _Option[int] = _Option("_front")
+    token_fetches: _Option[int] = _Option("_endpoints")
 
     def __init__(
         self,
@@ -101,88 +159,59 @@ class FakeBangwo8:
         max_in_flight: int | None = None,
         limit_retry_after: float | None = 1.0,
     ) -> None:
+        # Every option, validated once here and again whenever a test sets one.
+        self._options = FakeOptions(
+            tasks=tasks,
+            users_per_task=users_per_task,
+            seed=seed,
+            token_ttl=token_ttl,
+            host=host,
+            port=port,
+            link_host=link_host,
+            quirks=Quirks(
+                page_cap=page_cap,
+                send_count=send_count,
+                count_excess=count_excess,
+                clamp_pages=clamp_pages,
+                null_lists=null_lists,
+                omit_empty_list=omit_empty_list,
+                bom=bom,
+                charset=charset,
+                jitter=jitter,
+                on_list=on_list,
+                insert_every=insert_every,
+                delete_every=delete_every,
+            ),
+            limits=Limits(
+                rate_limit=rate_limit,
+                rate_burst=rate_burst,
+                max_in_flight=max_in_flight,
+                limit_retry_after=limit_retry_after,
+            ),
+            misbehaviour=Misbehaviour(
+                latency=latency,
+                fault_rate=fault_rate,
+                fault_kinds=fault_kinds,
+                retry_after=retry_after,
+                slow_seconds=slow_seconds,
+            ),
+        )
         self.state = FakeState(tasks=tasks, users_per_task=users_per_task, seed=seed)
-        self.latency = latency
-        self.fault_rate = fault_rate
-        self.fault_kinds = tuple(fault_kinds)
-        self.retry_after = retry_after
-        self.slow_seconds = slow_seconds
-        self.token_ttl = token_ttl
-        self.host = host
-        self.port = port
-        self.link_host = link_host
-        self.send_count = send_count
-        self.page_cap = page_cap
-        self.count_excess = count_excess
-        self.clamp_pages = clamp_pages
-        self.null_lists = null_lists
-        self.omit_empty_list = omit_empty_list
-        self.bom = bom
-        self.charset = charset
-        self.jitter = jitter
-        self.on_list = on_list
-        self.insert_every = insert_every
-        self.delete_every = delete_every
-        self.rate_limit = rate_limit
-        self.rate_burst = rate_burst
-        self.max_in_flight = max_in_flight
-        self.limit_retry_after = limit_retry_after
-        self.log: list[LoggedRequest] = []
-        self.in_flight = 0
-        self.peak_in_flight = 0
-        self.refused = 0  # 429s sent by rate_limit and max_in_flight
-        self.token_fetches = 0
-        self.account = "admin@example.com"
-        self.password = secrets.token_urlsafe(12)
-        # An agent, not an administrator: signs in, but every call-task endpoint says 403.
-        self.agent_account = "agent@example.com"
-        self.agent_password = secrets.token_urlsafe(12)
-        self.secret_id = "fake-" + secrets.token_hex(4)
-        self.secret = secrets.token_urlsafe(16)
-        self._endpoints = Endpoints(self)
-        self._faults = FaultScript(faults, seed)
-        self._limits = Limits()
-        self._outage = Outage()
-        self._back: asyncio.Task[None] | None = None  # reopens after a "refuse" outage
-        self._jitter_rng = random.Random(seed + 1)
+        self._endpoints = Endpoints(self._options, self.state)
+        self._front = Front(self._options, self._endpoints, check_script(faults))
         self._tokens = self._endpoints.tokens  # (tests look for leaked tokens here)
-        self._runner: web.AppRunner | None = None
+        self._listener = Listener(self._options)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> FakeBangwo8:
         """Bind and serve; ``async with`` does this for you."""
-        app = web.Application(middlewares=[self._middleware], client_max_size=2**20)
-        api = self._endpoints
-        app.router.add_route("*", "/api/token.php", api.token)
-        # Named routes are the call-task API: signed in, limited per account.
-        app.router.add_get("/api/v1/callTask.json", api.task_list, name="list")
-        app.router.add_post("/api/v1/callTask.json", api.create, name="create")
-        app.router.add_get("/api/v1/callTask/userList/{id}.json", api.users, name="users")
-        app.router.add_get("/api/v1/callTask/{id}.json", api.detail, name="detail")
-        app.router.add_delete("/api/v1/callTask/{id}.json", api.delete, name="delete")
-        app.router.add_route("*", "/{tail:.*}", api.unknown)
-        self._runner = web.AppRunner(
-            app, handle_signals=False, access_log=None, shutdown_timeout=0.25
-        )
-        await self._runner.setup()
-        await self._listen()
+        await self._listener.start(build_app(self._front, self._endpoints))
         return self
-
-    async def _listen(self) -> None:
-        assert self._runner is not None
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
 
     async def close(self) -> None:
         """Stop serving and drop every connection."""
-        if self._back is not None:
-            self._back.cancel()
-            self._back = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self._listener.close()
 
     async def __aenter__(self) -> FakeBangwo8:
         return await self.start()
@@ -224,7 +253,7 @@ class FakeBangwo8:
     ) -> None:
         """Script faults for the next requests matching ``method``, a ``path`` prefix and
         ``query`` values (e.g. ``{"page": "3"}``), one fault per matching request."""
-        self._faults.add(faults, method, path, query)
+        self._front.faults.add(check_script(faults), method, path, query)
 
     def expire_tokens(self) -> None:
         """Make every issued token invalid, as if an hour had passed."""
@@ -241,41 +270,13 @@ class FakeBangwo8:
         same port. A new outage replaces the one under way (``outage(0)`` ends
         it). ``outage_answers`` counts the requests turned away.
         """
-        loop = asyncio.get_running_loop()
-        self._outage.start(loop.time(), seconds, kind)
-        if self._runner is None:
-            return
-        if self._back is not None:  # a new outage replaces a refusing one under way
-            self._back.cancel()
-            self._back = None
-        if kind != "refuse":
-            if not self._runner.sites:  # back from refusing
-                await self._listen()
-            return
-        for site in list(self._runner.sites):
-            await site.stop()
-        server = self._runner.server
-        for handler in server.connections if server is not None else ():
-            if handler.transport is not None:
-                handler.transport.abort()
-        self._back = asyncio.create_task(self._reopen(seconds))
-
-    async def _reopen(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
-        for _ in range(40):  # another socket may hold the port a moment (a client's, say)
-            try:
-                await self._listen()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
-        else:
-            await self._listen()  # the last try: its error is the task's
-        self._back = None
+        self._front.outage.start(asyncio.get_running_loop().time(), seconds, kind)
+        await self._listener.outage(seconds, kind)
 
     @property
     def outage_answers(self) -> int:
         """Requests answered 502 or 503, or dropped, because the fake was down."""
-        return self._outage.answered
+        return self._front.outage.answered
 
     def requests(self, method: str | None = None, path: str | None = None) -> list[LoggedRequest]:
         """The logged requests, optionally only those of ``method`` and a ``path`` prefix."""
@@ -284,99 +285,3 @@ class FakeBangwo8:
             for r in self.log
             if (method is None or r.method == method) and (path is None or r.path.startswith(path))
         ]
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    @web.middleware
-    async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        entry = LoggedRequest(
-            request.method,
-            request.path,
-            dict(request.query),
-            request_id=request.headers.get("Requestid"),
-        )
-        self.log.append(entry)
-        if self._outage.down(asyncio.get_running_loop().time()):
-            return self._down(request, entry)
-        call_task_api = request.match_info.route.name is not None
-        limited = self.rate_limit is not None or self.max_in_flight is not None
-        account = self._endpoints.account_of(request) if call_task_api and limited else None
-        if account is not None and not self._limits.admit(
-            account,
-            asyncio.get_running_loop().time(),
-            self.rate_limit,
-            self.rate_burst,
-            self.max_in_flight,
-        ):
-            self.refused += 1
-            entry.status = 429
-            after = self.limit_retry_after
-            headers = {} if after is None else {"Retry-After": f"{after:g}"}
-            return self._endpoints.style().response(429, payloads.TOO_MANY, headers)
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        self._endpoints.entries[id(request)] = entry
-        try:
-            entry.fault = fault = self._faults.pick(request, self.fault_rate, self.fault_kinds)
-            if self.latency:
-                await asyncio.sleep(self.latency)
-            response = await self._faulty(request, handler, fault, call_task_api)
-            if self.jitter:  # the data was read above; only the answer is held back
-                await asyncio.sleep(self._jitter_rng.uniform(0, self.jitter))
-            entry.status = None if fault in _RESETS else response.status
-            return response
-        finally:
-            self.in_flight -= 1
-            del self._endpoints.entries[id(request)]
-            if account is not None:
-                self._limits.release(account)
-
-    def _down(self, request: web.Request, entry: LoggedRequest) -> web.Response:
-        """The answer while down: a proxy's error page, or a drop (a keep-alive
-        connection that outlived the listening socket)."""
-        self._outage.answered += 1
-        kind = self._outage.kind
-        if kind == "refuse":
-            _drop(request)
-            return web.Response(status=500)
-        entry.status = int(kind)
-        page = BAD_GATEWAY if kind == "502" else payloads.MAINTENANCE
-        return web.Response(status=int(kind), body=page, content_type="text/html")
-
-    async def _faulty(
-        self, request: web.Request, handler: Handler, fault: Fault | None, call_task_api: bool
-    ) -> web.StreamResponse:
-        if fault is Fault.RESET_BEFORE:
-            _drop(request)
-            return web.Response(status=500)
-        if fault is Fault.SERVER_ERROR:
-            return self._endpoints.style().response(500, payloads.SERVER_ERROR)
-        if fault is Fault.UNAVAILABLE:
-            return web.Response(status=503, body=payloads.MAINTENANCE, content_type="text/html")
-        if fault is Fault.HTML_OK:
-            return web.Response(status=200, body=payloads.WAF_PAGE, content_type="text/html")
-        if fault is Fault.RATE_LIMITED:
-            return self._endpoints.style().response(
-                429, payloads.TOO_MANY, {"Retry-After": f"{self.retry_after:g}"}
-            )
-        if fault is Fault.SLOW:
-            await asyncio.sleep(self.slow_seconds)
-        # The sign-in check, once for every call-task endpoint.
-        refused = self._endpoints.refused(request) if call_task_api else None
-        response = await handler(request) if refused is None else refused
-        if fault is Fault.RESET_AFTER:
-            _drop(request)
-        elif fault is Fault.TRUNCATED and isinstance(response, web.Response) and response.body:
-            body = bytes(response.body)  # type: ignore[arg-type]
-            return web.Response(
-                status=response.status,
-                body=body[: len(body) // 2],
-                headers={"Content-Type": response.headers["Content-Type"]},
-            )
-        return response
-
-
-def _drop(request: web.Request) -> None:
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
