@@ -67,6 +67,7 @@ _non_negative_seconds = _number(float, 0, None, "0 or a positive number of secon
 _fraction = _number(float, 0, 1, "a fraction from 0 to 1")
 _non_negative_ms = _number(float, 0, None, "0 or a positive number of milliseconds")
 _rate = _number(float, 1e-3, None, "a positive number of requests per second")
+_port = _number(int, 0, 65535, "a port from 0 to 65535")
 
 
 # -- the parser --------------------------------------------------------------------------------
@@ -305,7 +306,7 @@ def parser() -> argparse.ArgumentParser:
         "any bangwo8 command, or Session.from_env(), against it.",
     )
     fake.add_argument("--host", default="127.0.0.1", help="address to bind")
-    fake.add_argument("--port", type=_non_negative, default=8080, help="port; 0 picks a free one")
+    fake.add_argument("--port", type=_port, default=8080, help="port; 0 picks a free one")
     fake.add_argument("--tasks", type=_non_negative, default=FAKE_TASKS, help="sample tasks")
     fake.add_argument(
         "--users-per-task",
@@ -314,7 +315,7 @@ def parser() -> argparse.ArgumentParser:
         help="customers per task",
     )
     fake.add_argument(
-        "--latency-ms", type=float, default=0.0, help="delay per request (default: 0)"
+        "--latency-ms", type=_non_negative_ms, default=0.0, help="delay per request (default: 0)"
     )
     fake.add_argument(
         "--fault-rate",

@@ -137,3 +137,20 @@ def test_a_rerun_with_another_size_is_refused_not_mixed(tmp_path: Path) -> None:
     )
     assert same.returncode == 0, same.stderr  # latency changes no row: it resumes
     assert len(out.read_bytes().splitlines()) == 7
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "words"),
+    [
+        ("--latency-ms", "-5", "0 or a positive number of milliseconds"),
+        ("--port", "70000", "a port from 0 to 65535"),
+    ],
+)
+def test_fake_server_refuses_a_bad_number_in_one_line(
+    flag: str, value: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before: a negative latency served with none, and a port past 65535 ended in a traceback.
+    with pytest.raises(SystemExit) as exc:
+        parser().parse_args(["fake-server", flag, value])
+    assert exc.value.code == 2
+    assert f"must be {words}: {value!r}" in capsys.readouterr().err
