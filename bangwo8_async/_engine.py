@@ -666,8 +666,11 @@ def _hand_on(
     if stats is not None:
         stats.pages += 1
         stats.items += len(fresh)
-    # The constructor, not attrs.evolve, which looks up the class's fields on every call.
-    out = Page(fresh, page.count, read.number, read.size, page.next_page, page.previous_page)
+    if fresh is page.items and page.page == read.number and page.per_page == read.size:
+        out = page  # the usual page: nothing dropped, numbered as read; frozen, so shared
+    else:
+        # The constructor, not attrs.evolve, which looks up the class's fields on every call.
+        out = Page(fresh, page.count, read.number, read.size, page.next_page, page.previous_page)
     last = source.done()
     source.handed = None if last else out
     return Taken(source, out, last=last)

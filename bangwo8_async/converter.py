@@ -256,7 +256,7 @@ def _twin(cl: type[Any]) -> type[Any] | None:
     names = [f.name for f in attrs.fields(cl)]
     if not all(getattr(cl, name, None) is base.__dict__.get(name) for name in names):
         return None  # an attrs that made slots of its own: the twin's would not be cl's
-    twin = type(f"_{cl.__name__}Twin", (base,), {"__slots__": ("__weakref__",)})
+    twin = type(f"_{cl.__name__}Twin", (base,), {"__slots__": ("__weakref__",)})  # no __init__
     probe: Any = object.__new__(twin)
     for name in names:
         setattr(probe, name, None)
@@ -330,7 +330,7 @@ def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
     names = _json_names(CallTask)
     fields = itemgetter(*names)
     id_of, name_of = itemgetter(names[0]), itemgetter(names[1])
-    new, moment, status_of, cl = object.__new__, _PARSED_MOMENTS.get, _STATUS_BY_LABEL.get, CallTask
+    moment, status_of, cl = _PARSED_MOMENTS.get, _STATUS_BY_LABEL.get, CallTask
 
     def structure_call_tasks(raw: Any, _: Any) -> list[CallTask]:
         try:
@@ -339,7 +339,7 @@ def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
                 "".join(map(name_of, raw))  # a TypeError unless every name is a str
                 out = []
                 for cid, name, start, end, status in map(fields, raw):
-                    task = new(twin)
+                    task = twin()
                     task.call_task_id = int(cid)  # "" is the only id the check lets through
                     task.task_name = name
                     task.task_start = moment(start) or _parse_moment(start)
@@ -407,7 +407,7 @@ def _task_user_list() -> Callable[[Any, Any], list[TaskUser]]:
     names = _json_names(TaskUser)
     task_of, inner_fields = itemgetter(names[0]), itemgetter(*names[1:])
     record_of = itemgetter(_USER_RECORD)
-    new, progresses, cl = object.__new__, _PROGRESS_BY_RAW, TaskUser
+    progresses, cl = _PROGRESS_BY_RAW, TaskUser
 
     def structure_task_users(raw: Any, _: Any) -> list[TaskUser]:
         try:
@@ -418,7 +418,7 @@ def _task_user_list() -> Callable[[Any, Any], list[TaskUser]]:
                 contact, company, user_name, company_name, phone, progress = inner_fields(
                     record_of(value)
                 )
-                user = new(twin)
+                user = twin()
                 user.call_task_id = _int(task_of(value))
                 user.contact_id = _optional_int(contact)
                 user.company_id = _optional_int(company)
