@@ -315,13 +315,13 @@ def _call_task_rows() -> Callable[[Any, Any], list[CallTask]]:
 def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
     """A page of tasks: a fast path for the well-formed page, else :func:`_call_task_rows`.
 
-    The fast path checks a page's ids and names at once (every id a string of
-    ASCII digits, every name a string: one ``join`` each, in C), reads each
-    item's five fields by one ``itemgetter``, and builds each task through its
-    twin (see :func:`_twin`). Anything else (an int id, a missing field, the
-    ``startime`` alias, a value that is not JSON's) raises inside it, and the
-    whole page is read again by the reference loop, which gives the answer or
-    the error it always gave. Exact for the values a JSON parser returns.
+    The fast path checks a page's ids at once (every id a string of ASCII
+    digits: one ``join``, in C), reads each item's five fields by one
+    ``itemgetter``, and builds each task through its twin (see :func:`_twin`).
+    Anything else (an int id, a missing field, the ``startime`` alias, a value
+    that is not JSON's) raises inside it, and the whole page is read again by
+    the reference loop, which gives the answer or the error it always gave.
+    Exact for the values a JSON parser returns.
     """
     rows = _call_task_rows()
     twin = _twin(CallTask)
@@ -329,19 +329,18 @@ def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
         return rows
     names = _json_names(CallTask)
     fields = itemgetter(*names)
-    id_of, name_of = itemgetter(names[0]), itemgetter(names[1])
+    id_of = itemgetter(names[0])
     moment, status_of, cl = _PARSED_MOMENTS.get, _STATUS_BY_LABEL.get, CallTask
 
     def structure_call_tasks(raw: Any, _: Any) -> list[CallTask]:
         try:
             ids = "".join(map(id_of, raw))
             if ids.isdigit() and ids.isascii():
-                "".join(map(name_of, raw))  # a TypeError unless every name is a str
                 out = []
                 for cid, name, start, end, status in map(fields, raw):
                     task = twin()
                     task.call_task_id = int(cid)  # "" is the only id the check lets through
-                    task.task_name = name
+                    task.task_name = name if type(name) is str else _str(name)
                     task.task_start = moment(start) or _parse_moment(start)
                     task.task_end = moment(end) or _parse_moment(end)
                     task.status = status_of(status) or _status(status)
