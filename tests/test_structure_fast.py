@@ -40,7 +40,7 @@ def outcome(hook: Any, raw: Any, cl: Any) -> Any:
 
 well_formed = st.fixed_dictionaries(
     {
-        "callTaskId": st.from_regex(r"\A[0-9]{1,12}\Z"),
+        "callTaskId": st.from_regex(r"\A[0-9]{1,25}\Z"),
         "task_name": st.text(max_size=8),
         "task_start": st.one_of(
             st.dates().map(str), st.datetimes().map(lambda d: d.strftime("%Y-%m-%d %H:%M:%S"))
@@ -150,3 +150,14 @@ def test_no_twin_for_a_class_that_keeps_its_own_slots() -> None:
 
     assert converter._twin(Own) is None
     assert converter._twin(bw.CallTask) is not None
+
+
+@pytest.mark.parametrize(
+    ("cid", "expected"), [("007", 7), ("0", 0), ("9" * 25, int("9" * 25)), ("", "error")]
+)
+def test_ids_that_are_not_json_numbers_read_as_int_reads_them(cid: str, expected: Any) -> None:
+    tasks, _ = seeded_pages()
+    page = [*tasks[:3], {**tasks[3], "callTaskId": cid}]
+    fast = outcome(converter._call_task_list(), page, bw.CallTask)
+    assert fast == outcome(converter._call_task_rows(), page, bw.CallTask)
+    assert fast == "error" if expected == "error" else fast[3][1][0] == (int, expected)
