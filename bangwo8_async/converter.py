@@ -31,6 +31,7 @@ import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from operator import itemgetter
+from types import MemberDescriptorType
 from typing import Any, TypeVar
 
 import attrs
@@ -252,11 +253,13 @@ def _twin(cl: type[Any]) -> type[Any] | None:
     CPython allows between two such classes: the same object as ``cl(...)``
     builds, at about half the cost. Checked once, here, on a probe.
     """
-    _slot_setters(cl)  # the same preconditions: no validators, converters or post-init
     base = cl.__mro__[1]
     names = [f.name for f in attrs.fields(cl)]
-    if not all(getattr(cl, name, None) is base.__dict__.get(name) for name in names):
-        return None  # an attrs that made slots of its own: the twin's would not be cl's
+    for name in names:
+        slot = base.__dict__.get(name)
+        if not isinstance(slot, MemberDescriptorType) or getattr(cl, name, None) is not slot:
+            return None  # no slots on the base, or an attrs that made its own: not cl's layout
+    _slot_setters(cl)  # the same preconditions: no validators, converters or post-init
     twin = type(f"_{cl.__name__}Twin", (base,), {"__slots__": ("__weakref__",)})  # no __init__
     probe: Any = object.__new__(twin)
     for name in names:

@@ -148,7 +148,12 @@ def test_no_twin_for_a_class_that_keeps_its_own_slots() -> None:
     class Own:
         a: int
 
+    @attrs.frozen(slots=False)
+    class WithDict:
+        a: int
+
     assert converter._twin(Own) is None
+    assert converter._twin(WithDict) is None
     assert converter._twin(bw.CallTask) is not None
 
 
