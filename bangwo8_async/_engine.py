@@ -131,6 +131,7 @@ class Source(Generic[T]):
         gone_is_empty: bool = False,
         window: int = 10_000,
         tag: Any = None,
+        keys: Callable[[list[T]], set[Hashable]] | None = None,
     ) -> None:
         self.fetch = fetch
         self.label = label
@@ -150,7 +151,7 @@ class Source(Generic[T]):
         # being read again at its front: started as the read-ahead allows.
         self.redo: list[int] = []
         self.budget = Budget()  # the stream's: items held, or expected, in reads not taken
-        self.window: RecentKeys[T] = RecentKeys(key, max(window, 2 * per_page))
+        self.window: RecentKeys[T] = RecentKeys(key, max(window, 2 * per_page), keys)
         if known:
             self.window.remember(known)
         # Recent pages taken: number -> (count, when it came back, the repair it was read in);
@@ -666,8 +667,11 @@ def _hand_on(
     if stats is not None:
         stats.pages += 1
         stats.items += len(fresh)
-    # The constructor, not attrs.evolve, which looks up the class's fields on every call.
-    out = Page(fresh, page.count, read.number, read.size, page.next_page, page.previous_page)
+    if fresh is page.items and page.page == read.number and page.per_page == read.size:
+        out = page  # the usual page: nothing dropped, numbered as read; frozen, so shared
+    else:
+        # The constructor, not attrs.evolve, which looks up the class's fields on every call.
+        out = Page(fresh, page.count, read.number, read.size, page.next_page, page.previous_page)
     last = source.done()
     source.handed = None if last else out
     return Taken(source, out, last=last)

@@ -85,8 +85,15 @@ class DataSource(str, enum.Enum):
     CONTACT = "1"
 
 
+class _CallTaskSlots:
+    """Where a :class:`CallTask`'s fields live: a plain base, whose layout the converter's
+    mutable twin shares (see ``converter._twin``); attrs reuses these slots."""
+
+    __slots__ = ("call_task_id", "status", "task_end", "task_name", "task_start")
+
+
 @attrs.frozen
-class CallTask:
+class CallTask(_CallTaskSlots):
     """One outbound call task as the task list gives it."""
 
     call_task_id: int
@@ -131,8 +138,22 @@ class CreatedCallTask:
     assignments: list[Assignment]
 
 
+class _TaskUserSlots:
+    """Where a :class:`TaskUser`'s fields live, as :class:`_CallTaskSlots` for a task."""
+
+    __slots__ = (
+        "call_task_id",
+        "company_id",
+        "company_name",
+        "contact_id",
+        "phone",
+        "progress",
+        "user_name",
+    )
+
+
 @attrs.frozen
-class TaskUser:
+class TaskUser(_TaskUserSlots):
     """One customer of a call task, with their call progress."""
 
     call_task_id: int

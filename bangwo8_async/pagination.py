@@ -85,6 +85,19 @@ _task_key: Callable[[CallTask], Hashable] = operator.attrgetter("call_task_id")
 _user_key: Callable[[TaskUser], Hashable] = operator.attrgetter(*_USER_FIELDS)
 
 
+def _task_keys(items: list[CallTask]) -> set[Hashable]:
+    """``set(map(_task_key, items))``: a page's keys by a comprehension, at half the cost."""
+    return {task.call_task_id for task in items}
+
+
+def _user_keys(items: list[TaskUser]) -> set[Hashable]:
+    """``set(map(_user_key, items))``, the fields of ``_USER_FIELDS`` in their order."""
+    return {
+        (u.call_task_id, u.contact_id, u.company_id, u.user_name, u.company_name, u.phone)
+        for u in items
+    }
+
+
 def row_identity(item: CallTask | TaskUser) -> Hashable:
     """The identity by which the iterators recognise a repeat: JSON-friendly values.
 
@@ -171,7 +184,9 @@ def _task_source(
             session, page=n, per_page=size, created_start=created_start, created_end=created_end
         )
 
-    return Source(fetch, _task_key, per_page=per_page, label="call tasks", **options)
+    return Source(
+        fetch, _task_key, per_page=per_page, label="call tasks", keys=_task_keys, **options
+    )
 
 
 def _user_source(
@@ -181,7 +196,12 @@ def _user_source(
         return await list_task_users(session, call_task_id, page=n, per_page=size)
 
     return Source(
-        fetch, _user_key, per_page=per_page, label=f"customers of task {call_task_id}", **options
+        fetch,
+        _user_key,
+        per_page=per_page,
+        label=f"customers of task {call_task_id}",
+        keys=_user_keys,
+        **options,
     )
 
 

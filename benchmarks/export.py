@@ -1,7 +1,9 @@
 """How fast and how lean an export is, against the bounds and the obvious alternatives.
 
-    python -m benchmarks.export            # everything (about a minute)
-    python -m benchmarks.export --quick    # smaller sizes, for a smoke run
+    python -m benchmarks.export                 # everything (about a minute)
+    python -m benchmarks.export --quick         # smaller sizes, for a smoke run
+    python -m benchmarks.export --cpu           # only 4., with more rounds
+    python -m benchmarks.export --instructions  # 4. in instructions, under callgrind
 
 Prints, side by side in one run:
 
@@ -11,7 +13,12 @@ Prints, side by side in one run:
    pages at once, against the bound ``ceil(P/C) * L`` (and without the hint),
    beside a gather that knows P and the same gather through bare aiohttp;
 4. client CPU at zero latency against a hand-written concurrent aiohttp +
-   ``json`` loop over the same pages (ours also structures every item);
+   ``json`` loop over the same pages (ours also structures every item): CPU
+   seconds, the two run in turns, the median of the rounds' ratios; with
+   ``--instructions``, the client's instructions a page under
+   ``valgrind --tool=callgrind``, which a busy machine does not change (each
+   candidate runs in a process of its own for two page counts, and the
+   difference is divided by the pages between them, so start-up cancels);
 5. parse + structure against ``orjson.loads`` alone over a 10k-item page set;
 6. our own CPU per page without the network, layer by layer: a client that
    answers every request at once from prepared bodies stands in for aiohttp,
@@ -27,9 +34,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import math
+import re
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -245,26 +257,76 @@ async def hint_part(latency: float, shapes: list[tuple[int, int]], rounds: int) 
     )
 
 
-async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 7) -> None:
+async def cpu_part(pages: int, concurrency: int = 8, rounds: int = 9) -> None:
     print(
         f"\n4. client CPU at zero latency, {pages} pages, C={concurrency} "
-        f"(best of {rounds}, interleaved)"
+        f"(median of {rounds} rounds, the candidates in turns)"
     )
-    mine = theirs = same = math.inf
+    mine, theirs, same = [], [], []
     with server(pages * PER_PAGE) as info:
-        for _ in range(rounds):  # interleaved, so that other work on the machine hits all three
-            mine = min(mine, (await ours(info, concurrency))[1])
-            theirs = min(theirs, (await hand_written(info, concurrency, pages))[0])
-            same = min(same, (await hand_written(info, concurrency, pages, models=True))[0])
-    ratio = mine / theirs
+        for _ in range(rounds):  # in turns, so that other work on the machine hits all three
+            mine.append((await ours(info, concurrency))[1])
+            theirs.append((await hand_written(info, concurrency, pages))[0])
+            same.append((await hand_written(info, concurrency, pages, models=True))[0])
+    ratios = sorted(m / t for m, t in zip(mine, theirs, strict=True))
+    ratio = statistics.median(ratios)
+    per_page = 1e6 / pages
     print(
-        f"   ours {mine:.3f} s CPU   hand-written aiohttp+json {theirs:.3f} s CPU   "
-        f"ratio {ratio:.2f} (target <= 1.3)  {verdict(ratio <= 1.3)}"
+        f"   ours {statistics.median(mine) * per_page:.0f} us/page   hand-written aiohttp+json "
+        f"{statistics.median(theirs) * per_page:.0f} us/page   ratio {ratio:.2f} "
+        f"(rounds {ratios[0]:.2f} to {ratios[-1]:.2f}; target <= 1.3)  {verdict(ratio <= 1.3)}"
     )
     print(
-        f"   the same loop also building the same models, unchecked: {same:.3f} s CPU   "
-        f"ratio {mine / same:.2f}"
+        f"   the same loop also building the same models, unchecked: "
+        f"{statistics.median(same) * per_page:.0f} us/page   ratio "
+        f"{statistics.median(m / s for m, s in zip(mine, same, strict=True)):.2f}"
     )
+
+
+#: The candidates of 4., by name, for one run in a process of its own (``--one``).
+CANDIDATES = ("ours", "hand-written", "hand-written+models")
+
+
+async def one_candidate(name: str, pages: int, concurrency: int = 8) -> None:
+    """Run one candidate of 4. over ``pages`` pages (its server in a child process)."""
+    with server(pages * PER_PAGE) as info:
+        if name == "ours":
+            n = (await ours(info, concurrency))[2]
+        else:
+            n = (await hand_written(info, concurrency, pages, models=name.endswith("models")))[1]
+    assert n == pages * PER_PAGE, n
+
+
+def _instructions(name: str, pages: int) -> int:
+    """The instructions of a process running one candidate, counted by callgrind."""
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+    argv += [sys.executable, "-m", "benchmarks.export", "--one", name, "--pages", str(pages)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if found is None:
+        raise RuntimeError(f"no instruction count from callgrind: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def instructions_part(low: int = 20, high: int = 120) -> None:
+    """4. in instructions: the client's own a page, for each candidate."""
+    if shutil.which("valgrind") is None:
+        print("\n4. in instructions: valgrind is not installed here; skipped")
+        return
+    print(
+        f"\n4. client instructions a page at zero latency, C=8 (callgrind; "
+        f"runs of {high} pages less runs of {low})"
+    )
+    jobs = [(name, n) for name in CANDIDATES for n in (low, high)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        counts = dict(zip(jobs, pool.map(lambda job: _instructions(*job), jobs), strict=True))
+    span = high - low
+    per_page = {name: (counts[name, high] - counts[name, low]) / span for name in CANDIDATES}
+    for name in CANDIDATES:
+        print(
+            f"   {name:<20} {per_page[name] / 1e6:6.2f} M instructions/page   "
+            f"ours / this {per_page['ours'] / per_page[name]:.2f}"
+        )
 
 
 def parse_part() -> None:
@@ -372,10 +434,23 @@ def main() -> None:
     parser.add_argument(
         "--layers", action="store_true", help="only 6., our own CPU without the network"
     )
+    parser.add_argument("--cpu", action="store_true", help="only 4., 15 rounds")
+    parser.add_argument(
+        "--instructions", action="store_true", help="4. in instructions, under callgrind"
+    )
+    parser.add_argument("--one", choices=CANDIDATES, help=argparse.SUPPRESS)
+    parser.add_argument("--pages", type=int, default=100, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:  # one candidate of 4., in a process of its own (under callgrind)
+        asyncio.run(one_candidate(args.one, args.pages))
+        return
     header("benchmarks.export")
     if args.layers:
         asyncio.run(layers_part())
+    elif args.cpu:
+        asyncio.run(cpu_part(500, rounds=15))
+    elif args.instructions:
+        instructions_part()
     else:
         asyncio.run(main_async(args.quick))
     print(f"\n({load()} at the end)")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable
+from datetime import date
 from urllib.parse import urlencode
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 import bangwo8_async as bw
 import bangwo8_async.session as session_module
 from bangwo8_async._window import RecentKeys
+from bangwo8_async.pagination import _task_keys, _user_keys
 from bangwo8_async.session import _query
 from bangwo8_async.testing import FakeBangwo8
 
@@ -74,3 +76,34 @@ async def test_a_slow_get_lets_the_next_send_go_before_its_page_reaches_its_call
 
         await asyncio.gather(first(), bw.list_call_tasks(session, page=2))
     assert attempts_seen == [attempts]
+
+
+_user_fields = st.tuples(
+    st.integers(1, 10**9),
+    st.none() | st.integers(1, 10**9),
+    st.none() | st.integers(1, 10**9),
+    st.text(max_size=4),
+    st.text(max_size=4),
+    st.text(max_size=4),
+    st.sampled_from([*bw.Progress, "raw"]),
+)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(_user_fields, max_size=6), st.lists(st.integers(1, 10**9), max_size=6))
+def test_a_page_of_keys_is_the_set_of_its_row_identities(
+    users: list[tuple[object, ...]], task_ids: list[int]
+) -> None:
+    customers = [bw.TaskUser(*fields) for fields in users]  # type: ignore[arg-type]
+    tasks = [bw.CallTask(i, "t", date(2022, 1, 1), date(2022, 1, 2), "x") for i in task_ids]
+    assert _user_keys(customers) == {bw.row_identity(u) for u in customers}
+    assert _task_keys(tasks) == {bw.row_identity(t) for t in tasks}
+
+
+def test_a_window_with_a_page_keys_function_drops_what_the_key_drops() -> None:
+    def keys(xs: list[int]) -> set[object]:
+        return {x % 10 for x in xs}
+
+    window: RecentKeys[int] = RecentKeys(lambda x: x % 10, 100, keys=keys)
+    window.fresh([1, 2, 3])
+    assert window.fresh([11, 14, 15]) == [14, 15]  # 11 is 1 again, by the key
