@@ -49,7 +49,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = [".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"]
-IGNORED += [".hypothesis", "site", "build", "dist", ".mutate"]
+IGNORED += [".hypothesis", "site", "build", "dist"]
+DEFAULT_MAP = Path(tempfile.gettempdir()) / "bangwo8-mutate" / "linemap.json"
 
 SWAPS: dict[type[ast.AST], type[ast.AST]] = {
     ast.Add: ast.Sub,
@@ -304,15 +305,14 @@ def find_mutants(module: str) -> list[Mutant]:
 # -- which tests to run ---------------------------------------------------------------------
 
 
-def line_map(copy_root: Path, modules: list[str], rebuild: bool) -> dict[str, object]:
+def line_map(copy_root: Path, modules: list[str], cache: Path, rebuild: bool) -> dict[str, object]:
     """Which tests run each line of ``modules``: run the suite once with tracing, or reuse."""
-    cache = ROOT / ".mutate" / "linemap.json"
     if cache.exists() and not rebuild:
         data: dict[str, object] = json.loads(cache.read_text())
         if set(modules) <= set(data.get("modules", [])):  # type: ignore[call-overload]
-            print(f"line map: reusing {cache.relative_to(ROOT)} (--rebuild-map to refresh)")
+            print(f"line map: reusing {cache} (--rebuild-map after changing the tests)")
             return data
-    cache.parent.mkdir(exist_ok=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
     targets = os.pathsep.join(str(copy_root / m) for m in modules)
     env = _env(copy_root)
     env["PYTHONPATH"] = os.pathsep.join([str(copy_root / "tools" / "_trace"), env["PYTHONPATH"]])
@@ -486,6 +486,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--equivalent", type=Path, help="file of ID  # reason lines")
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--rebuild-map", action="store_true", help="trace the suite again")
+    parser.add_argument("--map", type=Path, default=DEFAULT_MAP, help="the line map's cache")
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once")
     parser.add_argument("--only", action="append", default=[], help="run this mutant ID only")
@@ -508,7 +509,7 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
     """Run every mutant, ``--jobs`` at a time, each worker in its own copy of the repository."""
     copies = [make_copy() for _ in range(max(1, args.jobs))]
     try:
-        data = line_map(copies[0], sorted(set(args.modules)), args.rebuild_map)
+        data = line_map(copies[0], sorted(set(args.modules)), args.map, args.rebuild_map)
         lines: dict[str, dict[str, list[str]]] = data["lines"]  # type: ignore[assignment]
         durations: dict[str, float] = data["durations"]  # type: ignore[assignment]
         free: queue.Queue[Path] = queue.Queue()
