@@ -490,6 +490,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="write every mutant's outcome here")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once")
     parser.add_argument("--only", action="append", default=[], help="run this mutant ID only")
+    parser.add_argument("--rerun", type=Path, help="run the survivors of an earlier --json")
+    parser.add_argument(
+        "--also", action="append", default=[], help="tests run for every mutant, after its own"
+    )
     return parser.parse_args(argv)
 
 
@@ -497,8 +501,12 @@ def choose(args: argparse.Namespace) -> tuple[list[Mutant], int]:
     """The mutants to run, and how many there are in all."""
     everything = [m for module in args.modules for m in find_mutants(module)]
     chosen = everything
-    if args.only:
-        chosen = [m for m in everything if m.id in set(args.only)]
+    wanted = set(args.only)
+    if args.rerun is not None:
+        earlier = json.loads(args.rerun.read_text())
+        wanted |= {m["id"] for m in earlier if m["status"] in ("survived", "uncovered", "error")}
+    if wanted:
+        chosen = [m for m in everything if m.id in wanted]
     elif args.sample is not None and args.sample < len(everything):
         chosen = random.Random(args.seed).sample(everything, args.sample)
         chosen.sort(key=lambda m: (m.module, m.start))
@@ -520,6 +528,7 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
 
         def one(mutant: Mutant) -> None:
             tests = sorted(tests_for(mutant, lines), key=lambda t: durations.get(t, 0.0))
+            tests += [t for t in args.also if t not in tests]
             budget = 60 + 5 * sum(durations.get(t, 1.0) for t in tests)
             where = free.get()
             try:
@@ -530,7 +539,7 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
                 print(
                     f"[{next(done)}/{len(mutants)}] {mutant.status:9} {mutant.id}  "
                     f"{mutant.before!r:.40} -> {mutant.after!r:.40}  "
-                    f"({mutant.tests_run} tests, {mutant.seconds:.1f}s)",
+                    f"({mutant.tests_run} tests, {mutant.seconds:.1f}s) {mutant.killer[:90]}",
                     flush=True,
                 )
 
