@@ -404,12 +404,13 @@ def run_mutant(
             mutant.status = "timeout"
         elif run.returncode == 0:
             mutant.status = "survived"
-        elif run.returncode in (1, 2):  # a test failed, or the mutant broke collection
-            mutant.status = "killed"
-            mutant.killer = next((ln for ln in out.splitlines() if ln.startswith("FAILED")), "")
-        else:
+        elif run.returncode in (4, 5):  # a usage error, or no test collected: the tool's fault
             mutant.status = "error"
             mutant.killer = out[-500:]
+        else:  # a test failed, or the mutant broke collection or a plugin's import
+            mutant.status = "killed"
+            failed = [ln for ln in out.splitlines() if ln.startswith(("FAILED", "ERROR"))]
+            mutant.killer = failed[0] if failed else f"exit {run.returncode}: {out[-200:]!r}"
     except subprocess.TimeoutExpired:
         mutant.status = "timeout"
     finally:
