@@ -37,6 +37,7 @@ import os
 import queue
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -98,6 +99,7 @@ class Mutant:
     tests_run: int = 0
     seconds: float = 0.0
     killer: str = ""
+    toplevel: bool = False  # runs at import: every test of the module may depend on it
 
     @property
     def id(self) -> str:
@@ -128,6 +130,7 @@ class Finder(ast.NodeVisitor):
             self.starts.append(self.starts[-1] + len(line))
         self.found: list[Mutant] = []
         self.statement: ast.stmt | None = None
+        self.depth = 0  # functions we are in
 
     def offset(self, line: int, col: int) -> int:
         return self.starts[line - 1] + col
@@ -144,18 +147,25 @@ class Finder(ast.NodeVisitor):
         assert self.statement is not None
         line = self.statement.lineno
         col = node.col_offset  # type: ignore[attr-defined]
-        self.found.append(Mutant(self.module, line, col, kind, before, after, start, end))
+        mutant = Mutant(self.module, line, col, kind, before, after, start, end)
+        mutant.toplevel = self.depth == 0
+        self.found.append(mutant)
 
     # Skipped wholesale.
     def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
         if node.name != "__repr__":
-            self.visit_body(node.body)
             for default in [*node.args.defaults, *node.args.kw_defaults]:
                 if default is not None:
                     self.visit(default)
+            self.function_body(node.body)
 
     def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> None:
-        self.visit_body(node.body)
+        self.function_body(node.body)
+
+    def function_body(self, body: list[ast.stmt]) -> None:
+        self.depth += 1
+        self.visit_body(body)
+        self.depth -= 1
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.visit_body(node.body)
@@ -341,6 +351,8 @@ def line_map(copy_root: Path, modules: list[str], cache: Path, rebuild: bool) ->
 def tests_for(mutant: Mutant, lines: dict[str, dict[str, list[str]]]) -> list[str]:
     """The tests that run the mutant's statement (or the line of the change itself)."""
     by_line = lines.get(mutant.module, {})
+    if mutant.toplevel:  # ran at import, before any test: every test of the module counts
+        return sorted({test for tests in by_line.values() for test in tests})
     found = set(by_line.get(str(mutant.line), []))
     change_line = mutant.line + mutant_offset_lines(mutant)
     found |= set(by_line.get(str(change_line), []))
@@ -376,20 +388,10 @@ def _forget_bytecode(copy_root: Path, module: str) -> None:
         pyc.unlink()
 
 
-def run_mutant(
-    mutant: Mutant, tests: list[str], copy_root: Path, timeout: float, budget: float
-) -> None:
-    """Apply ``mutant`` to the copy, run ``tests`` against it, restore; record the outcome."""
-    if not tests:
-        mutant.status = "uncovered"
-        return
-    target = copy_root / mutant.module
-    original = target.read_bytes()
-    target.write_bytes(mutant.apply(original))
-    _forget_bytecode(copy_root, mutant.module)
+def _pytest(copy_root: Path, tests: list[str], timeout: float, budget: float) -> tuple[str, str]:
+    """Run ``tests`` in the copy: (killed|survived|timeout|error, the first failure)."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     command += ["-o", f"timeout={timeout:g}", "-o", "timeout_method=thread", "-o", "addopts="]
-    began = time.monotonic()
     try:
         run = subprocess.run(
             command + tests,
@@ -399,23 +401,57 @@ def run_mutant(
             text=True,
             timeout=budget,
         )
-        out = run.stdout + run.stderr
-        if "+ Timeout +" in out:
-            mutant.status = "timeout"
-        elif run.returncode == 0:
-            mutant.status = "survived"
-        elif run.returncode in (4, 5):  # a usage error, or no test collected: the tool's fault
-            mutant.status = "error"
-            mutant.killer = out[-500:]
-        else:  # a test failed, or the mutant broke collection or a plugin's import
-            mutant.status = "killed"
-            failed = [ln for ln in out.splitlines() if ln.startswith(("FAILED", "ERROR"))]
-            mutant.killer = failed[0] if failed else f"exit {run.returncode}: {out[-200:]!r}"
     except subprocess.TimeoutExpired:
-        mutant.status = "timeout"
-    finally:
-        target.write_bytes(original)
+        return "timeout", ""
+    out = run.stdout + run.stderr
+    if "+ Timeout +" in out:
+        return "timeout", ""
+    if run.returncode == 0:
+        return "survived", ""
+    if run.returncode in (4, 5):  # a usage error, or no test collected: the tool's fault
+        return "error", out[-500:]
+    # A test failed, or the mutant broke collection or a plugin's import.
+    failed = [ln for ln in out.splitlines() if ln.startswith(("FAILED ", "ERROR "))]
+    return "killed", failed[0] if failed else f"exit {run.returncode}: {out[-200:]!r}"
+
+
+def _failed_test(killer: str) -> str | None:
+    """The node ID in a ``FAILED tests/x.py::name - message`` line."""
+    if not killer.startswith(("FAILED ", "ERROR ")):
+        return None
+    return killer.split(" ", 1)[1].split(" - ", 1)[0]
+
+
+def run_mutant(
+    mutant: Mutant, tests: list[str], copy_root: Path, args: argparse.Namespace, slow: set[str]
+) -> None:
+    """Apply ``mutant`` to the copy, run ``tests`` against it, restore; record the outcome.
+
+    A kill by a slow test (a subprocess, a real server) is checked: that test
+    run alone without the mutant must pass, or the mutant is run once more.
+    """
+    if not tests:
+        mutant.status = "uncovered"
+        return
+    target = copy_root / mutant.module
+    original = target.read_bytes()
+    began = time.monotonic()
+    for _attempt in range(2):
+        target.write_bytes(mutant.apply(original))
         _forget_bytecode(copy_root, mutant.module)
+        try:
+            mutant.status, mutant.killer = _pytest(copy_root, tests, args.timeout, args.budget)
+        finally:
+            target.write_bytes(original)
+            _forget_bytecode(copy_root, mutant.module)
+        killer = _failed_test(mutant.killer)
+        if mutant.status != "killed" or killer not in slow:
+            break
+        status, _ = _pytest(copy_root, [killer], args.timeout, args.budget)
+        if status == "survived":
+            break  # the test passes without the mutant: the kill stands
+        mutant.status = "flaky"  # it fails without the mutant too: try once more
+        mutant.killer = f"{killer} fails without the mutant too"
     mutant.tests_run = len(tests)
     mutant.seconds = time.monotonic() - began
 
@@ -444,14 +480,14 @@ def report(mutants: list[Mutant], equivalent: dict[str, str], total: int) -> flo
         by_module[m.module][m.status] += 1
     print(f"\n{len(mutants)} mutants run of {total} found")
     header = f"{'module':34} {'killed':>6} {'timeout':>7} {'survived':>8} {'uncov':>5}"
-    print(header + f" {'equiv':>5} {'error':>5} {'score':>6}")
+    print(header + f" {'equiv':>5} {'flaky':>5} {'error':>5} {'score':>6}")
     everything: Counter[str] = Counter()
     for module, counts in sorted(by_module.items()):
         everything.update(counts)
         print(_row(module, counts))
     print(_row("all", everything))
     for m in mutants:
-        if m.status in ("survived", "uncovered", "error"):
+        if m.status in ("survived", "uncovered", "error", "flaky"):
             print(f"\n{m.status.upper()} {m.id}  ({m.tests_run} tests)")
             print(m.diff((ROOT / m.module).read_bytes()).rstrip())
     unused = sorted(set(equivalent) - {m.id for m in mutants if m.status == "equivalent"})
@@ -464,13 +500,14 @@ def report(mutants: list[Mutant], equivalent: dict[str, str], total: int) -> flo
 
 def _score(counts: Counter[str]) -> float:
     caught = counts["killed"] + counts["timeout"]
-    judged = caught + counts["survived"] + counts["uncovered"]
+    judged = caught + counts["survived"] + counts["uncovered"] + counts["flaky"]
     return 100.0 * caught / judged if judged else 100.0
 
 
 def _row(module: str, c: Counter[str]) -> str:
-    cells = [c["killed"], c["timeout"], c["survived"], c["uncovered"], c["equivalent"], c["error"]]
-    widths = [6, 7, 8, 5, 5, 5]
+    cells = [c["killed"], c["timeout"], c["survived"], c["uncovered"], c["equivalent"]]
+    cells += [c["flaky"], c["error"]]
+    widths = [6, 7, 8, 5, 5, 5, 5]
     body = " ".join(f"{v:>{w}}" for v, w in zip(cells, widths, strict=True))
     return f"{module:34} {body} {_score(c):5.1f}%"
 
@@ -484,6 +521,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sample", type=int, help="run this many mutants, drawn with --seed")
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--timeout", type=float, default=60, help="seconds per test")
+    parser.add_argument("--budget", type=float, default=600, help="seconds per mutant run")
     parser.add_argument("--equivalent", type=Path, help="file of ID  # reason lines")
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--rebuild-map", action="store_true", help="trace the suite again")
@@ -505,7 +543,8 @@ def choose(args: argparse.Namespace) -> tuple[list[Mutant], int]:
     wanted = set(args.only)
     if args.rerun is not None:
         earlier = json.loads(args.rerun.read_text())
-        wanted |= {m["id"] for m in earlier if m["status"] in ("survived", "uncovered", "error")}
+        again = ("survived", "uncovered", "error", "flaky")
+        wanted |= {m["id"] for m in earlier if m["status"] in again}
     if wanted:
         chosen = [m for m in everything if m.id in wanted]
     elif args.sample is not None and args.sample < len(everything):
@@ -521,6 +560,7 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
         data = line_map(copies[0], sorted(set(args.modules)), args.map, args.rebuild_map)
         lines: dict[str, dict[str, list[str]]] = data["lines"]  # type: ignore[assignment]
         durations: dict[str, float] = data["durations"]  # type: ignore[assignment]
+        slow = {test for test, seconds in durations.items() if seconds > 1.0}
         free: queue.Queue[Path] = queue.Queue()
         for spare in copies:
             free.put(spare)
@@ -530,10 +570,9 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
         def one(mutant: Mutant) -> None:
             tests = sorted(tests_for(mutant, lines), key=lambda t: durations.get(t, 0.0))
             tests += [t for t in args.also if t not in tests]
-            budget = 60 + 5 * sum(durations.get(t, 1.0) for t in tests)
             where = free.get()
             try:
-                run_mutant(mutant, tests, where, args.timeout, budget)
+                run_mutant(mutant, tests, where, args, slow)
             finally:
                 free.put(where)
             with lock:
@@ -553,6 +592,7 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean the copies up on kill
     mutants, total = choose(args)
     if args.list:
         for m in mutants:
