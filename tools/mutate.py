@@ -522,6 +522,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=19)
     parser.add_argument("--timeout", type=float, default=60, help="seconds per test")
     parser.add_argument("--budget", type=float, default=600, help="seconds per mutant run")
+    parser.add_argument(
+        "--max-test-seconds",
+        type=float,
+        default=0,
+        help="leave out tests that took longer in the line map's run (0: keep all)",
+    )
     parser.add_argument("--equivalent", type=Path, help="file of ID  # reason lines")
     parser.add_argument("--list", action="store_true", help="list the mutants; run nothing")
     parser.add_argument("--rebuild-map", action="store_true", help="trace the suite again")
@@ -569,6 +575,8 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
 
         def one(mutant: Mutant) -> None:
             tests = sorted(tests_for(mutant, lines), key=lambda t: durations.get(t, 0.0))
+            if args.max_test_seconds:
+                tests = [t for t in tests if durations.get(t, 0.0) <= args.max_test_seconds]
             tests += [t for t in args.also if t not in tests]
             where = free.get()
             try:
