@@ -1,0 +1,163 @@
+"""The engine's bookkeeping, exactly: the stats it reports and the read-ahead it keeps to."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator
+
+import bangwo8_async as bw
+from bangwo8_async._engine import PageStats, Source, stream
+from tests.test_engine import SimList
+
+
+class Started(SimList):
+    """A SimList that notes every read the engine starts, before it waits for a slot."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.started: list[int] = []
+
+    async def fetch(self, page: int, per_page: int) -> bw.Page[int]:
+        self.started.append(page)
+        return await super().fetch(page, per_page)
+
+
+async def pages(
+    sim: SimList,
+    *,
+    read_ahead: int,
+    concurrency: int = 8,
+    stats: PageStats | None = None,
+    count_hint: int | None = None,
+) -> AsyncGenerator[bw.Page[int], None]:
+    source: Source[int] = Source(
+        sim.fetch, lambda x: x, per_page=10, label="sim", count_hint=count_hint
+    )
+
+    async def one() -> AsyncGenerator[Source[int], None]:
+        yield source
+
+    taken = stream(one(), concurrency=concurrency, read_ahead=read_ahead, stats=stats)
+    async with contextlib.aclosing(taken) as each:
+        async for page in each:
+            yield page.page
+
+
+async def settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+async def test_a_fresh_stats_object_counts_from_nothing() -> None:
+    stats = PageStats()
+    assert (stats.pages, stats.items, stats.repeats_dropped, stats.pages_reread) == (0, 0, 0, 0)
+    assert (stats.count_start, stats.count_end) == (None, None)
+
+
+def test_counts_are_summed_over_the_lists_that_report_one() -> None:
+    stats = PageStats()
+    stats.counted(3, 4)
+    stats.counted(None, None)  # a list without a count adds nothing
+    assert (stats.count_start, stats.count_end) == (3, 4)
+    stats.counted(2, 1)
+    assert (stats.count_start, stats.count_end) == (5, 5)
+    stats.counted(None, 6)
+    assert (stats.count_start, stats.count_end) == (5, 11)
+
+
+async def test_stats_say_exactly_what_a_quiet_export_did() -> None:
+    sim = SimList(45)
+    sim.auto = True
+    stats = PageStats()
+    got = [x async for page in pages(sim, read_ahead=1000, stats=stats) for x in page.items]
+    assert got == list(range(1, 46))
+    assert (stats.pages, stats.items, stats.repeats_dropped, stats.pages_reread) == (5, 45, 0, 0)
+    assert (stats.count_start, stats.count_end) == (45, 45)
+
+
+async def test_the_first_and_the_last_count_are_both_kept_when_the_list_grows() -> None:
+    sim = SimList(30)
+    stats = PageStats()
+
+    async def consume() -> list[int]:
+        return [
+            x
+            async for page in pages(sim, read_ahead=1000, concurrency=1, stats=stats)
+            for x in page.items
+        ]
+
+    consumer = asyncio.ensure_future(consume())
+    await settle()
+    sim.answer(0)  # page 1: count 30
+    await settle()
+    sim.items.extend(range(31, 36))  # 5 rows added at the end
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    got = await consumer
+    assert got == list(range(1, 36))
+    assert (stats.count_start, stats.count_end) == (30, 35)
+
+
+async def test_repeats_dropped_are_counted_one_by_one() -> None:
+    sim = SimList(30)
+    stats = PageStats()
+
+    async def consume() -> list[int]:
+        return [
+            x
+            async for page in pages(sim, read_ahead=1000, concurrency=1, stats=stats)
+            for x in page.items
+        ]
+
+    consumer = asyncio.ensure_future(consume())
+    await settle()
+    sim.answer(0)  # page 1: 1-10
+    await settle()
+    sim.insert_front(3)  # three new rows in front: 8, 9, 10 come again on page 2
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    got = await consumer
+    assert got == list(range(1, 31))
+    assert stats.repeats_dropped == 3
+
+
+async def test_the_read_ahead_starts_exactly_the_pages_that_fit() -> None:
+    sim = Started(100)
+    reader = pages(sim, read_ahead=30, count_hint=100)  # 8 pages at once, if they fit
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    assert sim.started == [1, 2, 3]  # 30 rows expected, 30 allowed: a fourth does not fit
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    assert (await first).items == list(range(1, 11))
+    await reader.aclose()
+
+
+async def test_a_short_last_page_counts_only_the_rows_it_will_hold() -> None:
+    sim = Started(25)
+    reader = pages(sim, read_ahead=15, concurrency=1)
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    assert sim.started == [1]
+    sim.answer(0)  # count 25: page 2 holds 10 rows, page 3 only 5, and 15 fit
+    assert (await first).items == list(range(1, 11))
+    await settle()
+    assert sim.started == [1, 2, 3]
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    rest = [x async for page in reader for x in page.items]
+    assert rest == list(range(11, 26))
+
+
+def test_the_repeat_window_is_what_was_asked_and_never_under_two_pages() -> None:
+    def window(asked: int) -> int:
+        return Source(
+            SimList(0).fetch, lambda x: x, per_page=10, label="s", window=asked
+        ).window.max_keys
+
+    assert (window(25), window(20), window(5)) == (25, 20, 20)
