@@ -51,6 +51,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 IGNORED = [".git", ".venv", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"]
 IGNORED += [".hypothesis", "site", "build", "dist"]
+STOPPING = threading.Event()  # set on SIGTERM: the workers finish their mutant and stop
 DEFAULT_MAP = Path(tempfile.gettempdir()) / "bangwo8-mutate" / "linemap.json"
 
 SWAPS: dict[type[ast.AST], type[ast.AST]] = {
@@ -520,7 +521,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("modules", nargs="+", help="module paths, relative to the root")
     parser.add_argument("--sample", type=int, help="run this many mutants, drawn with --seed")
     parser.add_argument("--seed", type=int, default=19)
-    parser.add_argument("--timeout", type=float, default=60, help="seconds per test")
+    parser.add_argument("--timeout", type=float, default=30, help="seconds per test")
     parser.add_argument("--budget", type=float, default=600, help="seconds per mutant run")
     parser.add_argument(
         "--max-test-seconds",
@@ -574,6 +575,8 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
         lock = threading.Lock()
 
         def one(mutant: Mutant) -> None:
+            if STOPPING.is_set():
+                return
             tests = sorted(tests_for(mutant, lines), key=lambda t: durations.get(t, 0.0))
             if args.max_test_seconds:
                 tests = [t for t in tests if durations.get(t, 0.0) <= args.max_test_seconds]
@@ -598,9 +601,14 @@ def run_all(mutants: list[Mutant], args: argparse.Namespace) -> None:
             shutil.rmtree(one_copy.parent, ignore_errors=True)
 
 
+def _stop(*_: object) -> None:
+    """SIGTERM: run no more mutants, let the running ones end, remove the copies, report."""
+    STOPPING.set()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean the copies up on kill
+    signal.signal(signal.SIGTERM, _stop)
     mutants, total = choose(args)
     if args.list:
         for m in mutants:
@@ -609,6 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     began = time.monotonic()
     run_all(mutants, args)
+    mutants = [m for m in mutants if m.status]  # stopped early: only those that ran
     score = report(mutants, read_equivalent(args.equivalent), total)
     print(f"\nscore {score:.1f}% in {time.monotonic() - began:.0f}s")
     if args.json:
