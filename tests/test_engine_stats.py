@@ -161,3 +161,19 @@ def test_the_repeat_window_is_what_was_asked_and_never_under_two_pages() -> None
         ).window.max_keys
 
     assert (window(25), window(20), window(5)) == (25, 20, 20)
+
+
+async def test_once_sized_the_read_ahead_counts_each_page_as_the_rows_it_holds() -> None:
+    sim = Started(30)
+    reader = pages(sim, read_ahead=10)
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    sim.answer(0)  # count 30: pages 2 and 3 hold 10 rows each, and 10 fit
+    assert (await first).items == list(range(1, 11))
+    await settle()
+    assert sim.started == [1, 2]
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    rest = [x async for page in reader for x in page.items]
+    assert rest == list(range(11, 31))
