@@ -14,11 +14,11 @@ from bangwo8_async._checkpoint import CheckpointError
 from bangwo8_async._sinks import FileSink
 
 
+pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+
+
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
-
-
-pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 
 
 def test_the_format_is_version_1_so_a_state_from_an_earlier_release_still_resumes() -> None:
@@ -88,3 +88,18 @@ def test_a_long_export_keeps_one_file_open(tmp_path: Path) -> None:
     assert open_fds() == before + 1  # the .part, nothing per page
     sink.finish({"rows": 5})
     assert open_fds() == before
+
+
+def test_the_state_file_gets_the_umask_permissions_like_any_other(tmp_path: Path) -> None:
+    mask = os.umask(0o022)
+    try:
+        target = tmp_path / "s.json"
+        _checkpoint.write_atomic(target, b"{}")
+        sink = FileSink(tmp_path / "o.jsonl", "jsonl", ["a"], excel=False)
+        sink.open({"what": "tasks"}, restart=False)
+        sink.commit([{"a": 1}], {"rows": 1})
+        modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.iterdir()}
+        sink.close()
+    finally:
+        os.umask(mask)
+    assert modes == {"s.json": 0o644, "o.jsonl.part": 0o644, "o.jsonl.state.json": 0o644}
