@@ -13,7 +13,6 @@ from bangwo8_async import _checkpoint
 from bangwo8_async._checkpoint import CheckpointError
 from bangwo8_async._sinks import FileSink
 
-
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
 
 
