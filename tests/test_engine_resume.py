@@ -3,6 +3,7 @@
 import asyncio
 
 import bangwo8_async as bw
+from bangwo8_async._engine import PageStats
 from tests.test_engine import SimList, pages_of
 
 
@@ -117,3 +118,26 @@ async def test_a_later_smaller_count_cancels_no_read_already_started() -> None:
     assert sim.cancelled == []
     assert got == list(range(1, 71)) + list(range(101, 111))
     assert [page for page, _ in sim.reads].count(8) == 1  # read once, not cancelled and again
+
+
+async def test_a_resume_whose_count_shrank_reads_only_the_page_before_again() -> None:
+    """The hint stands for a page read before any of this run's: the rows that moved went back."""
+    sim = SimList(50)
+    del sim.items[:2]  # two rows of the pages already exported deleted since
+    sim.auto = True
+    stats = PageStats()
+    pages = pages_of(sim, per_page=10, start_page=3, count_hint=50, stats=stats)
+    got = [x async for p in pages for x in p.items]
+    assert set(range(21, 51)) <= set(got)  # 21 and 22 moved onto page 2: read again
+    assert stats.pages_reread == 1
+
+
+async def test_a_resume_at_a_capped_size_still_checks_the_page_before() -> None:
+    """Asked 100 a page, served 50: page 3 of 100 is page 5 of 50, and page 4 is read again."""
+    sim = SimList(500, cap=50)
+    del sim.items[:20]
+    sim.auto = True
+    pages = pages_of(sim, per_page=100, start_page=3, count_hint=500)
+    got = [x async for p in pages for x in p.items]
+    assert set(range(201, 501)) <= set(got)
+    assert len(got) == len(set(got))

@@ -177,3 +177,48 @@ async def test_once_sized_the_read_ahead_counts_each_page_as_the_rows_it_holds()
         sim.answer(0)
     rest = [x async for page in reader for x in page.items]
     assert rest == list(range(11, 31))
+
+
+class Sized(SimList):
+    """A SimList that notes each read's page and size as the engine starts it."""
+
+    def __init__(self, size: int, cap: int) -> None:
+        super().__init__(size, cap=cap)
+        self.started: list[tuple[int, int]] = []
+
+    async def fetch(self, page: int, per_page: int) -> bw.Page[int]:
+        self.started.append((page, per_page))
+        return await super().fetch(page, per_page)
+
+
+async def test_a_capped_first_page_frees_the_read_ahead_of_the_reads_it_drops() -> None:
+    sim = Sized(1000, cap=50)
+    source: Source[int] = Source(sim.fetch, lambda x: x, per_page=100, label="s", count_hint=1000)
+
+    async def one() -> AsyncGenerator[Source[int], None]:
+        yield source
+
+    reader = stream(one(), concurrency=8, read_ahead=200)
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    assert sim.started == [(1, 100), (2, 100)]  # 200 rows fit
+    sim.answer(0)  # page 1 holds 50: page 2, asked at 100, is dropped
+    assert (await first).page.items == list(range(1, 51))
+    await settle()
+    # 200 rows of read-ahead, none held by the dropped read: four pages of 50.
+    assert sim.started[2:] == [(2, 50), (3, 50), (4, 50), (5, 50)]
+    await reader.aclose()
+
+
+async def test_the_counts_of_pages_taken_are_forgotten_as_the_export_moves_on() -> None:
+    sim = SimList(2000)
+    sim.auto = True
+    source: Source[int] = Source(sim.fetch, lambda x: x, per_page=10, label="s")
+
+    async def one() -> AsyncGenerator[Source[int], None]:
+        yield source
+
+    async with contextlib.aclosing(stream(one(), concurrency=4, read_ahead=100)) as taken:
+        async for _ in taken:
+            assert len(source.taken) <= 64  # memory stays flat however long the list
+    assert max(source.taken) == 200
