@@ -222,3 +222,32 @@ async def test_the_counts_of_pages_taken_are_forgotten_as_the_export_moves_on() 
         async for _ in taken:
             assert len(source.taken) <= 64  # memory stays flat however long the list
     assert max(source.taken) == 200
+
+
+async def open_sources(*, concurrency: int, read_ahead: int) -> tuple[int, int]:
+    """Lists of 10-row pages that never answer: how many the stream opens, and reads starts."""
+    sims: list[Started] = []
+
+    async def endless() -> AsyncGenerator[Source[int], None]:
+        while True:
+            sim = Started(10)
+            sims.append(sim)
+            yield Source(sim.fetch, lambda x: x, per_page=10, label=f"s{len(sims)}")
+
+    reader = stream(endless(), concurrency=concurrency, read_ahead=read_ahead)
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    opened, started = len(sims), sum(len(sim.started) for sim in sims)
+    first.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await first
+    await reader.aclose()
+    return opened, started
+
+
+async def test_lists_are_opened_while_their_first_pages_fit_the_read_ahead() -> None:
+    assert await open_sources(concurrency=8, read_ahead=30) == (3, 3)
+
+
+async def test_lists_open_at_once_are_bounded_by_the_requests_in_flight() -> None:
+    assert await open_sources(concurrency=1, read_ahead=10**6) == (32, 32)
