@@ -251,3 +251,27 @@ async def test_lists_are_opened_while_their_first_pages_fit_the_read_ahead() -> 
 
 async def test_lists_open_at_once_are_bounded_by_the_requests_in_flight() -> None:
     assert await open_sources(concurrency=1, read_ahead=10**6) == (32, 32)
+
+
+async def test_reads_a_hint_overstated_give_their_read_ahead_to_the_next_list() -> None:
+    shrunk, other = Started(30), Started(100)
+
+    async def two() -> AsyncGenerator[Source[int], None]:
+        yield Source(shrunk.fetch, lambda x: x, per_page=10, label="a", count_hint=100)
+        yield Source(other.fetch, lambda x: x, per_page=10, label="b", count_hint=100)
+
+    reader = stream(two(), concurrency=8, read_ahead=60)
+    first = asyncio.ensure_future(anext(reader))
+    await settle()
+    assert shrunk.started == [1, 2, 3, 4, 5, 6] and other.started == []  # 60 rows, on the hint
+    shrunk.answer(0)  # count 30: pages 4-6 are cancelled, and their 30 rows freed
+    assert (await first).page.items == list(range(1, 11))
+    second = asyncio.ensure_future(anext(reader))
+    await settle()
+    # Pages 2 and 3 of the first list hold 20 of the 60 rows; the second list gets the rest.
+    assert other.started == [1, 2, 3, 4]
+    shrunk.auto = True
+    while shrunk.waiting:
+        shrunk.answer(0)
+    assert (await second).page.items == list(range(11, 21))
+    await reader.aclose()
