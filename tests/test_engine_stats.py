@@ -275,3 +275,49 @@ async def test_reads_a_hint_overstated_give_their_read_ahead_to_the_next_list() 
         shrunk.answer(0)
     assert (await second).page.items == list(range(11, 21))
     await reader.aclose()
+
+
+async def test_a_page_read_again_that_brings_nothing_new_is_not_handed_on() -> None:
+    sim = SimList(50)
+    stats = PageStats()
+    handed: list[bw.Page[int]] = []
+
+    async def consume() -> None:
+        async for page in pages(sim, read_ahead=1000, concurrency=1, stats=stats):
+            handed.append(page)
+
+    consumer = asyncio.ensure_future(consume())
+    await settle()
+    sim.answer(0)  # page 1
+    await settle()
+    del sim.items[-3:]  # the count drops to 47: page 1 is read again, and holds the same rows
+    sim.auto = True
+    while sim.waiting:
+        sim.answer(0)
+    await consumer
+    assert stats.pages_reread == 1
+    assert [x for page in handed for x in page.items] == list(range(1, 48))
+    assert all(page.items for page in handed) and stats.pages == len(handed) == 5
+
+
+async def test_a_list_gone_while_its_later_pages_are_read_ends_without_rows() -> None:
+    calls: list[int] = []
+
+    async def gone(page: int, per_page: int) -> bw.Page[int]:
+        calls.append(page)
+        if page > 1:
+            await asyncio.sleep(3600)  # still being read when page 1 says the list is gone
+        raise bw.NotFoundError("task 7 does not exist", status=404)
+
+    source: Source[int] = Source(
+        gone, lambda x: x, per_page=10, label="t", count_hint=30, gone_is_empty=True
+    )
+
+    async def one() -> AsyncGenerator[Source[int], None]:
+        yield source
+
+    async with contextlib.aclosing(stream(one(), concurrency=4, read_ahead=100)) as taken:
+        got = [(t.page.items, t.last) async for t in taken]
+    assert calls == [1, 2, 3]
+    # No rows, then the end, once the reads still out are settled: no error, no hang.
+    assert got == [([], False), ([], True)]
