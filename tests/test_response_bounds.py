@@ -33,3 +33,17 @@ def test_an_error_page_is_cut_to_200_characters() -> None:
 )
 def test_retry_after_in_seconds_with_spaces_and_nonsense(value: str, seconds: float | None) -> None:
     assert parse_retry_after(value) == seconds
+
+
+def test_an_empty_2xx_body_says_so() -> None:
+    with pytest.raises(bw.DecodeError) as info:
+        decode_response(200, {}, b"  ")
+    assert "HTTP 200 with an empty body" in str(info.value)
+
+
+@pytest.mark.parametrize("status", [403, "403", "403 Forbidden"])
+def test_a_status_in_the_body_counts_whether_a_number_or_text(status: object) -> None:
+    body = f'{{"Status": {status!r}, "message": "no access"}}'.replace("'", '"').encode()
+    with pytest.raises(bw.PermissionDeniedError) as info:
+        decode_response(200, {}, body)
+    assert info.value.status == 403 and "no access" in str(info.value)
