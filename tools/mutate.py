@@ -337,10 +337,16 @@ def line_map(copy_root: Path, modules: list[str], cache: Path, rebuild: bool) ->
         capture_output=True,
         text=True,
     )
-    if run.returncode != 0:
-        sys.exit(f"the suite fails without a mutant; fix it first:\n{run.stdout[-3000:]}")
+    failed = [ln.split(" ")[1] for ln in run.stdout.splitlines() if ln.startswith("FAILED ")]
+    if run.returncode != 0 and not (failed and cache.exists()):
+        sys.exit(f"the suite cannot run without a mutant; fix it first:\n{run.stdout[-3000:]}")
+    for test in failed:  # timing-sensitive tests can fail slowed down by tracing
+        print(f"line map: {test} failed while traced; it is left out of the runs", flush=True)
     print(f"line map: {time.monotonic() - began:.0f}s", flush=True)
     raw = json.loads(cache.read_text())
+    raw["failed"] = failed
+    for tests in (t for by_line in raw["lines"].values() for t in by_line.values()):
+        tests[:] = [t for t in tests if t not in failed]
     prefix = str(copy_root) + os.sep
     raw["lines"] = {k.removeprefix(prefix): v for k, v in raw["lines"].items()}
     raw["modules"] = modules
