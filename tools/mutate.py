@@ -472,7 +472,9 @@ def read_equivalent(path: Path | None) -> dict[str, str]:
         return {}
     found = {}
     for raw in path.read_text().splitlines():
-        ident, _, reason = raw.partition("#")
+        if raw.startswith("#"):
+            continue
+        ident, _, reason = raw.partition(" #")  # an ID may hold a "#" of its own
         if ident.strip():
             found[ident.strip()] = reason.strip()
     return found
