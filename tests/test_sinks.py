@@ -150,3 +150,11 @@ def test_a_new_export_with_no_rows_over_a_leftover_part_is_empty(tmp_path: Path)
     sink.open(SHAPE, restart=False)
     sink.finish({"rows": 0})
     assert (tmp_path / "o.jsonl").read_bytes() == b""
+
+
+def test_stopping_when_the_empty_part_is_already_gone_is_quiet(tmp_path: Path) -> None:
+    sink = FileSink(tmp_path / "o.jsonl", "jsonl", FIELDS, excel=False)
+    sink.open(SHAPE, restart=False)
+    (tmp_path / "o.jsonl.part").unlink()  # removed by hand while nothing was committed
+    sink.close()
+    assert names(tmp_path) == []
