@@ -46,11 +46,6 @@ def test_the_suite_has_a_time_limit_per_test(pytestconfig: pytest.Config) -> Non
     assert 60 <= limit <= 600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pyproject.toml needs timeout_method = 'thread': the signal method can be "
-    "swallowed by an event loop that never stops, and the run hangs",
-)
 def test_the_limit_ends_a_hang_whatever_the_event_loop_does(pytestconfig: pytest.Config) -> None:
     assert pytestconfig.getini("timeout_method") == "thread"
 
