@@ -20,11 +20,17 @@ def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
 
-def test_the_format_is_version_1_so_a_state_from_an_earlier_release_still_resumes() -> None:
+def test_the_format_is_version_2_and_reads_back_what_it_wrote() -> None:
     written = orjson.loads(_checkpoint.dumps({"shape": {"what": "tasks"}, "rows": 3}))
-    assert written == {"shape": {"what": "tasks"}, "rows": 3, "version": 1}
+    assert written == {"shape": {"what": "tasks"}, "rows": 3, "version": 2}
+    saved = b'{"version": 2, "shape": {"what": "tasks"}, "rows": 3, "offset": 40}'
+    assert _checkpoint.loads(saved, "x.state.json")["offset"] == 40
+
+
+def test_a_format_1_state_holds_rows_in_the_old_formats_and_is_refused() -> None:
     earlier = b'{"version": 1, "shape": {"what": "tasks"}, "rows": 3, "offset": 40}'
-    assert _checkpoint.loads(earlier, "x.state.json")["offset"] == 40
+    with pytest.raises(CheckpointError, match="state format 1, this one reads 2"):
+        _checkpoint.loads(earlier, "x.state.json")
 
 
 @pytest.mark.parametrize(
@@ -32,12 +38,12 @@ def test_the_format_is_version_1_so_a_state_from_an_earlier_release_still_resume
     [
         (b"{not json", "is not a valid export state; run again with --restart"),
         (b"[1, 2]", "is not a valid export state; run again with --restart"),
-        (b'{"version": 1}', "is not a valid export state; run again with --restart"),
-        (b'{"version": 1, "shape": []}', "is not a valid export state; run again with --restart"),
-        (b'{"version": 2, "shape": {}}', "state format 2, this one reads 1"),
-        (b'{"shape": {}}', "state format None, this one reads 1"),
-        (b'{"version": 1, "shape": {}, "rows": -1}', "is not a valid export state (rows)"),
-        (b'{"version": 1, "shape": {}, "offset": "9"}', "is not a valid export state (offset)"),
+        (b'{"version": 2}', "is not a valid export state; run again with --restart"),
+        (b'{"version": 2, "shape": []}', "is not a valid export state; run again with --restart"),
+        (b'{"version": 3, "shape": {}}', "state format 3, this one reads 2"),
+        (b'{"shape": {}}', "state format None, this one reads 2"),
+        (b'{"version": 2, "shape": {}, "rows": -1}', "is not a valid export state (rows)"),
+        (b'{"version": 2, "shape": {}, "offset": "9"}', "is not a valid export state (offset)"),
     ],
 )
 def test_an_unusable_state_is_refused_naming_the_file_and_the_way_out(raw: bytes, why: str) -> None:
@@ -49,7 +55,7 @@ def test_an_unusable_state_is_refused_naming_the_file_and_the_way_out(raw: bytes
 
 
 def test_a_state_at_zero_rows_and_offset_is_valid() -> None:
-    state = _checkpoint.loads(b'{"version": 1, "shape": {}, "rows": 0, "offset": 0}', "s")
+    state = _checkpoint.loads(b'{"version": 2, "shape": {}, "rows": 0, "offset": 0}', "s")
     assert (state["rows"], state["offset"]) == (0, 0)
 
 

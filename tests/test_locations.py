@@ -26,12 +26,14 @@ class Denies:
 
 
 def test_a_missing_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(LocationError, match=r"^folder .*nowhere does not exist$"):
+    with pytest.raises(
+        LocationError, match=r"^cannot write .*out\.jsonl: folder .*nowhere does not exist$"
+    ):
         check_location(tmp_path / "nowhere" / "out.jsonl")
 
 
 def test_a_directory_is_not_a_file_name(tmp_path: Path) -> None:
-    with pytest.raises(LocationError, match="is a directory; give a file name"):
+    with pytest.raises(LocationError, match="is a folder, not a file; give a file name"):
         check_location(tmp_path)
 
 
