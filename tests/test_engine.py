@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import bangwo8_async as bw
 from bangwo8_async._engine import PageStats, Source, stream
-from bangwo8_async.session import attempt_limit
+from bangwo8_async._http import attempt_limit
 
 
 class SimList:

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._response import Expect, decode_response
+from bangwo8_async._http.response import Expect, decode_response
 from bangwo8_async.call_tasks import _member, _page
 from bangwo8_async.converter import _DETAILED, _FAST, structure
 
