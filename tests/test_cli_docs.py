@@ -52,7 +52,7 @@ def test_no_docstring_calls_the_first_argument_a_page(function: object) -> None:
 
 def test_the_callback_gets_an_int_as_documented() -> None:
     """The documented signature is the real one: the first argument has no ``.page``."""
-    from bangwo8_async.pagination import _progress
+    from bangwo8_async.paging.iterators import _progress
 
     calls: list[tuple[object, ...]] = []
     report = _progress(lambda *a: calls.append(a))

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
+from bangwo8_async.paging.engine import PageStats, Source, stream
 from bangwo8_async.session import attempt_limit
 
 

@@ -4,7 +4,7 @@ import asyncio
 import contextlib
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
+from bangwo8_async.paging.engine import PageStats, Source, stream
 from bangwo8_async.session import attempt_limit
 
 

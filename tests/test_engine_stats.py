@@ -9,7 +9,7 @@ from collections.abc import AsyncGenerator
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
+from bangwo8_async.paging.engine import PageStats, Source, stream
 from tests.test_engine import SimList
 
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import bangwo8_async as bw
 import bangwo8_async.session as session_module
-from bangwo8_async._window import RecentKeys
-from bangwo8_async.pagination import _task_keys, _user_keys
+from bangwo8_async.paging.iterators import _task_keys, _user_keys
+from bangwo8_async.paging.window import RecentKeys
 from bangwo8_async.session import _query
 from bangwo8_async.testing import FakeBangwo8
 

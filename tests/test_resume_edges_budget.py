@@ -2,7 +2,7 @@
 
 import contextlib
 
-from bangwo8_async._engine import Source, stream
+from bangwo8_async.paging.engine import Source, stream
 from tests.test_engine_chain import Mutating, rm
 
 
