@@ -1,5 +1,6 @@
-"""Moved to :mod:`bangwo8_async.paging.engine`: names kept here for the modules not yet moved."""
+"""Moved to :mod:`bangwo8_async.paging.engine`: what the modules not yet moved import from here."""
 
-from .paging.engine import Taken, stream
+from .paging.engine import Taken
+from .paging.engine import ordered_pages as stream
 
 __all__ = ["Taken", "stream"]
