@@ -44,6 +44,25 @@ def _pages_for(count: int, size: int) -> int:
     return -(-count // size)
 
 
+def _served_size(number: int, asked: int, page: Page[Any]) -> int | None:
+    """The page size the server really serves, if the first page shows one below ``asked``.
+
+    Without a count, a short first page is the end unless it can be a capped
+    page: one that starts where a page of its size would.
+    """
+    served = len(page.items)
+    offset = (number - 1) * asked
+    more = page.count is None or page.count > offset + served
+    capped = page.count is not None or offset % max(served, 1) == 0
+    return served if 0 < served < asked and more and capped else None
+
+
+def _is_end(number: int, asked: int, page: Page[Any]) -> bool:
+    """Whether page ``number`` is the end: empty, or short with no count saying more."""
+    short = len(page.items) < asked and (page.count is None or page.count <= number * asked)
+    return short or not page.items
+
+
 class ListState:
     """One paged list as far as the server has shown it: the rules, no requests."""
 
@@ -128,11 +147,11 @@ class ListState:
         self._count(page.count)
         if not self.sized and number == self.first and not again:
             self.sized = True
-            served = self._capped(number, asked, page)
+            served = _served_size(number, asked, page)
             if served is not None:
                 return self._resize(number, asked, served, page.count)
         cut = self._last_from_count(page.count)
-        if not again and self._ends(number, asked, page):
+        if not again and _is_end(number, asked, page):
             self.end_at(number)
             end = self._cut(number)  # nothing lies past the end: stop asking
             cut = end if cut is None else min(cut, end)
@@ -152,19 +171,6 @@ class ListState:
             if self.first_count is None:
                 self.first_count = count
             self.last_count = count
-
-    @staticmethod
-    def _capped(number: int, asked: int, page: Page[Any]) -> int | None:
-        """The page size the server really serves, if the first page shows one below ``asked``.
-
-        Without a count, a short first page is the end unless it can be a capped
-        page: one that starts where a page of its size would.
-        """
-        served = len(page.items)
-        offset = (number - 1) * asked
-        more = page.count is None or page.count > offset + served
-        capped = page.count is not None or offset % max(served, 1) == 0
-        return served if 0 < served < asked and more and capped else None
 
     def _resize(self, number: int, asked: int, served: int, count: int | None) -> Resized:
         """The server serves ``served`` rows a page, not what we asked: page by that."""
@@ -209,12 +215,6 @@ class ListState:
         # A count that grows mid-export extends the list; a shrinking one ends it where it ends.
         self.last = implied if self.last is None else max(self.last, implied)
         return None
-
-    @staticmethod
-    def _ends(number: int, asked: int, page: Page[Any]) -> bool:
-        """Whether page ``number`` is the end: empty, or short with no count saying more."""
-        short = len(page.items) < asked and (page.count is None or page.count <= number * asked)
-        return short or not page.items
 
     def _cut(self, last: int) -> int:
         """Nothing past page ``last`` is read: step ``next`` back to it, and say so."""
