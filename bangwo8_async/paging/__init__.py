@@ -5,19 +5,18 @@ beside them are the engine that reads the pages, the state of one list, the
 queue of its reads, the repeat window and row identity.
 """
 
+from .cursor import TaskUserPage, UsersCursor
+from .identity import row_identity
 from .iterators import (
-    OnPage,
-    PageStats,
-    TaskUserPage,
-    UsersCursor,
     iter_all_task_user_pages,
     iter_all_task_users,
     iter_call_task_pages,
     iter_call_tasks,
     iter_task_user_pages,
     iter_task_users,
-    row_identity,
 )
+from .progress import OnPage
+from .stats import PageStats
 
 __all__ = [
     "OnPage",

@@ -33,7 +33,6 @@ from ..session import Session
 from .cursor import TaskUserPage, UsersCursor
 from .engine import ordered_pages
 from .every_customer import every_customer_page
-from .identity import row_identity
 from .lists import customer_list, one, task_list
 from .options import Bounds, PagingOptions
 from .progress import OnPage, page_reporter
@@ -41,17 +40,12 @@ from .source import Source
 from .stats import PageStats
 
 __all__ = [
-    "OnPage",
-    "PageStats",
-    "TaskUserPage",
-    "UsersCursor",
     "iter_all_task_user_pages",
     "iter_all_task_users",
     "iter_call_task_pages",
     "iter_call_tasks",
     "iter_task_user_pages",
     "iter_task_users",
-    "row_identity",
 ]
 
 T = TypeVar("T")
