@@ -42,7 +42,7 @@ from .models import (
     TaskStatus,
     TaskUser,
 )
-from .pagination import (
+from .paging import (
     OnPage,
     PageStats,
     TaskUserPage,

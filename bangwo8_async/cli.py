@@ -29,6 +29,7 @@ from .call_tasks import create_call_task, delete_call_task, get_call_task, list_
 from .converter import to_dict
 from .errors import Bangwo8Error, NotFoundError, ValidationError
 from .models import DataSource, NewCallTask
+from .paging.identity import TASK_IDENTITY, USER_IDENTITY
 from .session import Session
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ def _sink(args: argparse.Namespace, fmt: str) -> Sink:
     if fmt == "sqlite":
         from ._sqlite import SqliteSink
 
-        identity = ["call_task_id"] if args.what == "tasks" else fields[:-1]
+        identity = list(TASK_IDENTITY if args.what == "tasks" else USER_IDENTITY)
         return SqliteSink(path, args.what, fields, identity)
     return FileSink(path, fmt, fields, args.excel)
 
