@@ -8,12 +8,26 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK
-from .auth import BasicAuth, ClientCredentials, resolve_credentials
-from .errors import AuthenticationError, TransportError, ValidationError
-from .session import DEFAULT_BASE_URL, Session
+from ..auth import Auth, BasicAuth, resolve_credentials
+from ..errors import AuthenticationError, TransportError, ValidationError
+from ..session import DEFAULT_BASE_URL, Session
 
-__all__ = ["FAKE_BASE", "Connection", "Failure", "UsageError", "fake_base", "fake_options"]
+__all__ = [
+    "FAKE_BASE",
+    "FAKE_TASKS",
+    "FAKE_USERS_PER_TASK",
+    "Connection",
+    "Failure",
+    "UsageError",
+    "fake_base",
+    "fake_options",
+    "transport_line",
+]
+
+#: The embedded fake server's size when ``--fake-tasks`` and ``--fake-users-per-task`` (and
+#: ``fake-server``'s ``--tasks`` and ``--users-per-task``) are not given.
+FAKE_TASKS = 3000
+FAKE_USERS_PER_TASK = 3
 
 #: The base URL recorded for ``--fake`` exports: its port changes every run, its data does not
 #: (for a size; ``fake_base`` adds the size, which does change it).
@@ -38,7 +52,7 @@ class Failure(Exception):
 # -- credentials and the session --------------------------------------------------------------
 
 
-def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
+def _credentials(args: argparse.Namespace) -> tuple[Auth, str]:
     """The credentials to use and where they came from (``"--account/--password"``,
     ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``...): the helper ``Session.from_env`` uses too."""
     try:
@@ -52,6 +66,12 @@ def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredential
     except ValidationError as exc:
         raise UsageError(f"{exc.message}; or try --fake") from None
     return found.auth, found.source
+
+
+def _flag(field: str) -> str:
+    """The flag that sets an option (a credentials field, a fake's size...): ``secret_id`` ->
+    ``--secret-id``."""
+    return "--" + field.replace("_", "-")
 
 
 def _described(source: str) -> str:
@@ -71,15 +91,14 @@ class Connection:
         self.args = args
         self.fake = bool(args.fake)
         if self.fake:
-            self.auth: BasicAuth | ClientCredentials | None = None
+            self.auth: Auth | None = None
             self.source = "the embedded fake server (--fake)"
             self.base_url = fake_base(args)
             self.account = "fake"
             return
         given = [name for name in FAKE_OPTIONS if getattr(args, name, None) is not None]
         if given:
-            flag = "--" + given[0].replace("_", "-")
-            raise UsageError(f"{flag} sizes the embedded fake server: add --fake")
+            raise UsageError(f"{_flag(given[0])} sizes the embedded fake server: add --fake")
         self.auth, source = _credentials(args)
         self.source = _described(source)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
@@ -98,7 +117,7 @@ class Connection:
             "max_concurrency": args.max_concurrency,
         }
         if self.fake:
-            from .testing import FakeBangwo8  # only when asked: the fake pulls in aiohttp.web
+            from ..testing import FakeBangwo8  # only when asked: the fake pulls in aiohttp.web
 
             fake = FakeBangwo8(**fake_options(args))
             async with fake, Session(fake.basic_auth, base_url=fake.base_url, **options) as s:
@@ -115,7 +134,7 @@ class Connection:
                     "secret, and that it is an admin account of this Bangwo8 site"
                 ) from None
             except TransportError as exc:
-                raise Failure(_transport_line(exc, s.base_url)) from None
+                raise Failure(transport_line(exc, s.base_url)) from None
 
 
 def fake_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -140,7 +159,7 @@ def fake_base(args: argparse.Namespace) -> str:
     return f"{FAKE_BASE}:tasks={options['tasks']},users_per_task={options['users_per_task']}"
 
 
-def _transport_line(exc: TransportError, base_url: str) -> str:
+def transport_line(exc: TransportError, base_url: str) -> str:
     """``cannot reach host:port: connection refused``: where, and why, in plain words."""
     from yarl import URL
 
