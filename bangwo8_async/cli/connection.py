@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from ..auth import Auth, BasicAuth, resolve_credentials
+from ..auth import Auth, BasicAuth, IncompleteCredentials, ResolvedCredentials, resolve_credentials
 from ..errors import AuthenticationError, TransportError, ValidationError
 from ..session import DEFAULT_BASE_URL, Session
 
@@ -19,6 +19,7 @@ __all__ = [
     "Connection",
     "Failure",
     "UsageError",
+    "credentials",
     "fake_base",
     "fake_options",
     "transport_line",
@@ -52,20 +53,22 @@ class Failure(Exception):
 # -- credentials and the session --------------------------------------------------------------
 
 
-def _credentials(args: argparse.Namespace) -> tuple[Auth, str]:
-    """The credentials to use and where they came from (``"--account/--password"``,
-    ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``...): the helper ``Session.from_env`` uses too."""
+def credentials(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Auth, str]:
+    """The credentials the flags and ``env`` give (the rules of ``Session.from_env``, a flag
+    winning over its variable), and where they came from, in the command line's words."""
     try:
         found = resolve_credentials(
-            os.environ,
+            env,
             account=args.account,
             password=args.password,
             secret_id=args.secret_id,
             secret=args.secret,
         )
+    except IncompleteCredentials as exc:
+        raise UsageError(f"{_half_a_pair(exc)}; or try --fake") from None
     except ValidationError as exc:
         raise UsageError(f"{exc.message}; or try --fake") from None
-    return found.auth, found.source
+    return found.auth, _source(found)
 
 
 def _flag(field: str) -> str:
@@ -74,14 +77,29 @@ def _flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def _described(source: str) -> str:
-    """``--account/--password`` -> "the flags --account/--password", and so on."""
-    halves = source.split("/")
-    if all(h.startswith("--") for h in halves):
-        return f"the flags {source}"
-    if all(h.startswith("BANGWO8_") for h in halves):
-        return f"the environment ({source})"
-    return f"flags and environment ({source})"
+def _half_a_pair(exc: IncompleteCredentials) -> str:
+    """Half a pair, naming the flag or variable that gave one half and how to give the other."""
+    if exc.given_variable is not None:
+        return exc.message  # the environment's half: the words are the SDK's own
+    return (
+        f"{_flag(exc.given)} given without {exc.missing_noun}: "
+        f"pass {_flag(exc.missing)} or set {exc.missing_variable}"
+    )
+
+
+def _source(found: ResolvedCredentials) -> str:
+    """Where the credentials came from: ``the flags --account/--password``, ``the environment
+    (BANGWO8_ACCOUNT/BANGWO8_PASSWORD)`` or ``flags and environment (--account/BANGWO8_PASSWORD)``.
+    """
+    halves = "/".join(
+        _flag(field) if variable is None else variable
+        for field, variable in zip(found.fields, found.variables, strict=True)
+    )
+    if all(variable is None for variable in found.variables):
+        return f"the flags {halves}"
+    if all(variable is not None for variable in found.variables):
+        return f"the environment ({halves})"
+    return f"flags and environment ({halves})"
 
 
 class Connection:
@@ -99,8 +117,7 @@ class Connection:
         given = [name for name in FAKE_OPTIONS if getattr(args, name, None) is not None]
         if given:
             raise UsageError(f"{_flag(given[0])} sizes the embedded fake server: add --fake")
-        self.auth, source = _credentials(args)
-        self.source = _described(source)
+        self.auth, self.source = credentials(args, os.environ)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
         self.account = (
             self.auth.account
