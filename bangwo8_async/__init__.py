@@ -43,7 +43,7 @@ from .models import (
     TaskStatus,
     TaskUser,
 )
-from .pagination import (
+from .paging import (
     OnPage,
     PageStats,
     TaskUserPage,

@@ -15,7 +15,14 @@ import attrs
 
 from .errors import ValidationError
 
-__all__ = ["Auth", "BasicAuth", "ClientCredentials", "ResolvedCredentials", "resolve_credentials"]
+__all__ = [
+    "Auth",
+    "BasicAuth",
+    "ClientCredentials",
+    "IncompleteCredentials",
+    "ResolvedCredentials",
+    "resolve_credentials",
+]
 
 
 def _non_empty(name: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
@@ -65,21 +72,86 @@ class ClientCredentials:
 Auth = BasicAuth | ClientCredentials
 
 
+#: The environment variable that gives each half of a pair of credentials.
+_VARIABLES = {
+    "account": "BANGWO8_ACCOUNT",
+    "password": "BANGWO8_PASSWORD",
+    "secret_id": "BANGWO8_SECRET_ID",
+    "secret": "BANGWO8_SECRET",
+}
+#: Each half in words, for messages.
+_NOUNS = {
+    "account": "an account",
+    "password": "a password",
+    "secret_id": "a secret id",
+    "secret": "a secret",
+}
+_BASIC = ("account", "password")
+_CLIENT = ("secret_id", "secret")
+
+
+class IncompleteCredentials(ValidationError):
+    """Half a pair of credentials: ``given`` without ``missing`` (field names: ``"account"``,
+    ``"password"``, ``"secret_id"``, ``"secret"``).
+
+    ``given_variable`` is the environment variable the given half was read from
+    (``None`` for a value passed in), ``missing_variable`` the one that would
+    supply the other half. Neither half's value is kept.
+    """
+
+    def __init__(self, given: str, given_variable: str | None, missing: str) -> None:
+        self.given = given
+        self.given_variable = given_variable
+        self.missing = missing
+        self.missing_variable = _VARIABLES[missing]
+        how = f"set {self.missing_variable}"
+        if given_variable is None:
+            how = f"pass {missing} or {how}"
+        super().__init__(
+            f"{given_variable or given} given without {self.missing_noun}: {how}", field="auth"
+        )
+
+    @property
+    def missing_noun(self) -> str:
+        """The missing half in words: ``"a password"``, ``"a secret id"``..."""
+        return _NOUNS[self.missing]
+
+
 @attrs.frozen
 class ResolvedCredentials:
-    """The credentials to sign in with, and where they came from (for messages, never secret)."""
+    """The credentials to sign in with, and where each half came from (never its value)."""
 
     auth: Auth
-    #: e.g. ``"--account/--password"`` or ``"BANGWO8_SECRET_ID/BANGWO8_SECRET"``
-    source: str
+    #: The environment variable each half was read from, ``None`` for a value passed in:
+    #: ``("BANGWO8_ACCOUNT", "BANGWO8_PASSWORD")``, ``(None, "BANGWO8_PASSWORD")``...
+    variables: tuple[str | None, str | None]
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        """The halves' names: ``("account", "password")`` or ``("secret_id", "secret")``."""
+        return _BASIC if isinstance(self.auth, BasicAuth) else _CLIENT
 
 
-def _pick(explicit: str | None, flag: str, env: Mapping[str, str], var: str) -> tuple[str, str]:
-    """A value and where it came from: the explicit argument wins; empty counts as unset."""
-    if explicit:
-        return explicit, flag
-    value = env.get(var) or ""
-    return value, (var if value else "")
+def _pair(
+    fields: tuple[str, str], given: tuple[str | None, str | None], env: Mapping[str, str]
+) -> tuple[tuple[str, str], tuple[str | None, str | None]] | None:
+    """A pair's values and the variable each came from, a value passed in winning over its
+    variable (empty counts as unset); ``None`` if neither half is set anywhere.
+
+    Half a pair raises :class:`IncompleteCredentials`.
+    """
+    values: list[str] = []
+    variables: list[str | None] = []
+    for field, value in zip(fields, given, strict=True):
+        variable = _VARIABLES[field]
+        values.append(value or env.get(variable) or "")
+        variables.append(None if value else variable)
+    if not any(values):
+        return None
+    for half, other in ((0, 1), (1, 0)):
+        if not values[half]:
+            raise IncompleteCredentials(fields[other], variables[other], fields[half])
+    return (values[0], values[1]), (variables[0], variables[1])
 
 
 def resolve_credentials(
@@ -91,74 +163,29 @@ def resolve_credentials(
     secret: str | None = None,
     token_url: str | None = None,
 ) -> ResolvedCredentials:
-    """The credentials from explicit arguments, else from ``BANGWO8_*`` in ``env``.
+    """The credentials from the values passed in, else from ``BANGWO8_*`` in ``env``.
 
     One helper for :meth:`Session.from_env` and the command line, so that both
-    read the environment the same way. Explicit arguments (named after the
-    command line's flags in ``source`` and messages) win over the environment,
-    half by half. An account and password win over a secret id and secret.
+    read the environment the same way. A value passed in wins over its
+    environment variable, half by half. An account and password win over a
+    secret id and secret, unless only the secret id or secret were passed in.
     ``token_url`` (or ``BANGWO8_TOKEN_URL``) goes with client credentials.
-    Half a pair raises :class:`ValidationError` naming what is missing; no
-    credentials at all raises it too.
+    Half a pair raises :class:`IncompleteCredentials` naming the missing half
+    and its variable; no credentials at all raises :class:`ValidationError`.
     """
-    user, user_from = _pick(account, "--account", env, "BANGWO8_ACCOUNT")
-    word, word_from = _pick(password, "--password", env, "BANGWO8_PASSWORD")
-    sid, sid_from = _pick(secret_id, "--secret-id", env, "BANGWO8_SECRET_ID")
-    sec, sec_from = _pick(secret, "--secret", env, "BANGWO8_SECRET")
-    explicit_client = bool(secret_id or secret) and not (account or password)
-    if (user or word) and not explicit_client:
-        _check_pair(
-            user_from,
-            word_from,
-            "an account",
-            "a password",
-            "--password",
-            "BANGWO8_PASSWORD",
-            "--account",
-            "BANGWO8_ACCOUNT",
-        )
-        return ResolvedCredentials(BasicAuth(user, word), f"{user_from}/{word_from}")
-    if sid or sec:
-        _check_pair(
-            sid_from,
-            sec_from,
-            "a secret id",
-            "a secret",
-            "--secret",
-            "BANGWO8_SECRET",
-            "--secret-id",
-            "BANGWO8_SECRET_ID",
-        )
-        url, _ = _pick(token_url, "--token-url", env, "BANGWO8_TOKEN_URL")
-        return ResolvedCredentials(
-            ClientCredentials(sid, sec, url or None), f"{sid_from}/{sec_from}"
-        )
+    if not (secret_id or secret) or account or password:
+        basic = _pair(_BASIC, (account, password), env)
+        if basic is not None:
+            return ResolvedCredentials(BasicAuth(*basic[0]), basic[1])
+    client = _pair(_CLIENT, (secret_id, secret), env)
+    if client is not None:
+        url = token_url or env.get("BANGWO8_TOKEN_URL") or None
+        return ResolvedCredentials(ClientCredentials(*client[0], url), client[1])
     raise ValidationError(
         "no credentials: set BANGWO8_ACCOUNT and BANGWO8_PASSWORD, "
         "or BANGWO8_SECRET_ID and BANGWO8_SECRET",
         field="auth",
     )
-
-
-def _check_pair(
-    first_from: str,
-    second_from: str,
-    first: str,
-    second: str,
-    second_flag: str,
-    second_var: str,
-    first_flag: str,
-    first_var: str,
-) -> None:
-    """Raise for half a pair, saying which half came from where and how to give the other."""
-    if first_from and second_from:
-        return
-    if first_from:
-        given, missing, flag, var = first_from, second, second_flag, second_var
-    else:
-        given, missing, flag, var = second_from, first, first_flag, first_var
-    how = f"pass {flag} or set {var}" if given.startswith("--") else f"set {var}"
-    raise ValidationError(f"{given} given without {missing}: {how}", field="auth")
 
 
 @attrs.define

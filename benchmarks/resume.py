@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bangwo8_async._cli_export import COMMIT_INTERVAL
+from bangwo8_async.export.loop import COMMIT_INTERVAL
 from benchmarks.export import server
 
 TARGET = 0.55

@@ -18,8 +18,8 @@ import pytest_asyncio
 from aiohttp import web
 
 import bangwo8_async as bw
-from bangwo8_async._http.flow.waiting import Throttle
 from bangwo8_async._http import attempt_limit
+from bangwo8_async._http.flow.waiting import Throttle
 from bangwo8_async.testing import FakeBangwo8, Fault
 
 from .conftest import BASE, MockedHTTP, SleepRecorder, vendor

@@ -415,8 +415,8 @@ def test_verify_exits_3_when_rows_and_the_server_count_differ(
 
 
 def test_verdict_compares_rows_with_the_final_count() -> None:
-    from bangwo8_async._cli_export import Audit
-    from bangwo8_async.cli import _verdict
+    from bangwo8_async.cli.commands import _verdict
+    from bangwo8_async.export.loop import Audit
 
     assert _verdict(Audit(rows=10, count_start=10, count_end=10), verify=True) == 0
     assert _verdict(Audit(rows=10, count_start=10, count_end=11), verify=True) == 3
@@ -484,7 +484,8 @@ def test_verbose_logs_retries_on_their_own_lines(
 
 
 def test_fake_server_flags_reach_the_fake() -> None:
-    from bangwo8_async.cli import _make_fake, parser
+    from bangwo8_async.cli import parser
+    from bangwo8_async.cli.commands import _make_fake
 
     args = parser().parse_args(
         [

@@ -52,9 +52,9 @@ def test_no_docstring_calls_the_first_argument_a_page(function: object) -> None:
 
 def test_the_callback_gets_an_int_as_documented() -> None:
     """The documented signature is the real one: the first argument has no ``.page``."""
-    from bangwo8_async.pagination import _progress
+    from bangwo8_async.paging.progress import page_reporter
 
     calls: list[tuple[object, ...]] = []
-    report = _progress(lambda *a: calls.append(a))
+    report = page_reporter(lambda *a: calls.append(a))
     report(bw.Page([1, 2], 5, 3, 2, None, None))
     assert calls == [(3, 2, 5)] and type(calls[0][0]) is int

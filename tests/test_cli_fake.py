@@ -11,8 +11,8 @@ import pytest
 
 import bangwo8_async as bw
 from bangwo8_async import testing
-from bangwo8_async._cli_connect import Connection, UsageError
 from bangwo8_async.cli import FAKE_TASKS, FAKE_USERS_PER_TASK, parser
+from bangwo8_async.cli.connection import Connection, UsageError
 
 from .test_cli import bangwo8
 
@@ -112,7 +112,7 @@ def test_a_rerun_with_another_size_is_refused_not_mixed(tmp_path: Path) -> None:
     state = tmp_path / "t.jsonl.state.json"
     import orjson
 
-    from bangwo8_async._checkpoint import STATE_VERSION
+    from bangwo8_async.export.checkpoint import STATE_VERSION
 
     # A partial export of the 7-task fake (its shape as the CLI records it).
     shape = {

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._cli_export import ExportRequest, _UserCounts, run_export
-from bangwo8_async._export import ProgressLine, duration
-from bangwo8_async._sinks import StreamSink
+from bangwo8_async.cli.progress import ProgressLine, duration
+from bangwo8_async.export.loop import ExportRequest, _UserCounts, run_export
+from bangwo8_async.export.sinks import StdoutSink
 from bangwo8_async.testing import FakeBangwo8
 from tests.conftest import ThreadedFake
 
@@ -137,7 +137,7 @@ async def test_the_export_passes_the_total_it_knows(what: str) -> None:
             audit = await run_export(
                 session,
                 ExportRequest(what, 5, 1, None, None),
-                StreamSink("jsonl", ["call_task_id"], False, io.BytesIO()),
+                StdoutSink("jsonl", ["call_task_id"], False, io.BytesIO()),
                 None,
                 {},
                 on_page=lambda *call: calls.append(call),

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 import pytest
 
-from bangwo8_async import _checkpoint
-from bangwo8_async._sinks import FileSink
-from bangwo8_async._sqlite import SqliteSink
+from bangwo8_async.export import checkpoint
+from bangwo8_async.export.sinks import FileSink
+from bangwo8_async.export.sqlite import SqliteSink
 
 FIELDS = ["call_task_id", "name"]
 
@@ -130,15 +130,15 @@ def test_write_atomic_syncs_the_data_then_renames_then_syncs_the_directory(
 ) -> None:
     target = tmp_path / "state.json"
     target.write_bytes(b"old")
-    _checkpoint.write_atomic(target, b'{"new": 1}')
+    checkpoint.write_atomic(target, b'{"new": 1}')
     assert spy.names() == ["fsync state.json.tmp", "replace state.json", "fsync <dir>"]
     assert spy.events[0][2] == len(b'{"new": 1}')  # synced whole, before the rename
     assert target.read_bytes() == b'{"new": 1}'
-    assert not _checkpoint.temporary(target).exists()
+    assert not checkpoint.temporary(target).exists()
 
 
 def test_fsync_dir_syncs_the_folder_that_holds_the_path(tmp_path: Path, spy: DiskSpy) -> None:
-    _checkpoint.fsync_dir(tmp_path / "anything")
+    checkpoint.fsync_dir(tmp_path / "anything")
     assert spy.names() == ["fsync <dir>"]
 
 

@@ -17,8 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
 from bangwo8_async._http import attempt_limit
+from bangwo8_async.paging.engine import ordered_pages
+from bangwo8_async.paging.source import Source
+from bangwo8_async.paging.stats import PageStats
 
 
 class SimList:
@@ -100,7 +102,7 @@ async def pages_of(
         yield source
 
     async with contextlib.aclosing(
-        stream(one(), concurrency=concurrency, read_ahead=1000, stats=stats)
+        ordered_pages(one(), concurrency=concurrency, read_ahead=1000, stats=stats)
     ) as taken:
         async for one_page in taken:
             yield one_page.page

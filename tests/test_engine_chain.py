@@ -4,8 +4,10 @@ import asyncio
 import contextlib
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
 from bangwo8_async._http import attempt_limit
+from bangwo8_async.paging.engine import ordered_pages
+from bangwo8_async.paging.source import Source
+from bangwo8_async.paging.stats import PageStats
 
 
 class Mutating:
@@ -43,7 +45,9 @@ async def export(lst, **kw):
         yield src
 
     stats = PageStats()
-    async with contextlib.aclosing(stream(one(), concurrency=1, read_ahead=10, stats=stats)) as t:
+    async with contextlib.aclosing(
+        ordered_pages(one(), concurrency=1, read_ahead=10, stats=stats)
+    ) as t:
         got = [x async for tk in t for x in tk.page.items]
     return got, stats
 

@@ -3,7 +3,7 @@
 import asyncio
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats
+from bangwo8_async.paging.stats import PageStats
 from tests.test_engine import SimList, pages_of
 
 

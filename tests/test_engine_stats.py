@@ -9,7 +9,9 @@ from collections.abc import AsyncGenerator
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._engine import PageStats, Source, stream
+from bangwo8_async.paging.engine import ordered_pages
+from bangwo8_async.paging.source import Source
+from bangwo8_async.paging.stats import PageStats
 from tests.test_engine import SimList
 
 
@@ -40,7 +42,7 @@ async def pages(
     async def one() -> AsyncGenerator[Source[int], None]:
         yield source
 
-    taken = stream(one(), concurrency=concurrency, read_ahead=read_ahead, stats=stats)
+    taken = ordered_pages(one(), concurrency=concurrency, read_ahead=read_ahead, stats=stats)
     async with contextlib.aclosing(taken) as each:
         async for page in each:
             yield page.page
@@ -200,7 +202,7 @@ async def test_a_capped_first_page_frees_the_read_ahead_of_the_reads_it_drops() 
     async def one() -> AsyncGenerator[Source[int], None]:
         yield source
 
-    reader = stream(one(), concurrency=8, read_ahead=200)
+    reader = ordered_pages(one(), concurrency=8, read_ahead=200)
     first = asyncio.ensure_future(anext(reader))
     await settle()
     assert sim.started == [(1, 100), (2, 100)]  # 200 rows fit
@@ -220,10 +222,10 @@ async def test_the_counts_of_pages_taken_are_forgotten_as_the_export_moves_on() 
     async def one() -> AsyncGenerator[Source[int], None]:
         yield source
 
-    async with contextlib.aclosing(stream(one(), concurrency=4, read_ahead=100)) as taken:
+    async with contextlib.aclosing(ordered_pages(one(), concurrency=4, read_ahead=100)) as taken:
         async for _ in taken:
-            assert len(source.taken) <= 64  # memory stays flat however long the list
-    assert max(source.taken) == 200
+            assert len(source.state.taken) <= 64  # memory stays flat however long the list
+    assert max(source.state.taken) == 200
 
 
 async def open_sources(*, concurrency: int, read_ahead: int) -> tuple[int, int]:
@@ -236,7 +238,7 @@ async def open_sources(*, concurrency: int, read_ahead: int) -> tuple[int, int]:
             sims.append(sim)
             yield Source(sim.fetch, lambda x: x, per_page=10, label=f"s{len(sims)}")
 
-    reader = stream(endless(), concurrency=concurrency, read_ahead=read_ahead)
+    reader = ordered_pages(endless(), concurrency=concurrency, read_ahead=read_ahead)
     first = asyncio.ensure_future(anext(reader))
     await settle()
     opened, started = len(sims), sum(len(sim.started) for sim in sims)
@@ -262,7 +264,7 @@ async def test_reads_a_hint_overstated_give_their_read_ahead_to_the_next_list() 
         yield Source(shrunk.fetch, lambda x: x, per_page=10, label="a", count_hint=100)
         yield Source(other.fetch, lambda x: x, per_page=10, label="b", count_hint=100)
 
-    reader = stream(two(), concurrency=8, read_ahead=60)
+    reader = ordered_pages(two(), concurrency=8, read_ahead=60)
     first = asyncio.ensure_future(anext(reader))
     await settle()
     assert shrunk.started == [1, 2, 3, 4, 5, 6] and other.started == []  # 60 rows, on the hint
@@ -321,7 +323,7 @@ async def test_a_list_gone_while_its_later_pages_are_read_ends_without_rows(
     async def one() -> AsyncGenerator[Source[int], None]:
         yield source
 
-    async with contextlib.aclosing(stream(one(), concurrency=4, read_ahead=100)) as taken:
+    async with contextlib.aclosing(ordered_pages(one(), concurrency=4, read_ahead=100)) as taken:
         got = [(t.page.items, t.last) async for t in taken]
     assert calls == [1, 2, 3, 4][: count_hint // 10]  # the first round: the hint's pages
     # No rows, then the end, once the reads still out are settled: no error, no hang.

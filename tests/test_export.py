@@ -8,12 +8,13 @@ from datetime import date, datetime
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async import _export
+from bangwo8_async.cli.progress import ProgressLine
+from bangwo8_async.export.rows import export_row
 
 
 def test_progress_line_shows_pages_items_total_and_rate() -> None:
     screen = io.StringIO()
-    progress = _export.ProgressLine("tasks", screen)
+    progress = ProgressLine("tasks", screen)
     progress(3, 300, 1000)
     progress(4, 400, 1000)  # within 0.1 s of the last draw: not redrawn
     progress.finish(1000)
@@ -24,7 +25,7 @@ def test_progress_line_shows_pages_items_total_and_rate() -> None:
 
 
 def test_no_progress_line_without_a_terminal() -> None:
-    progress = _export.ProgressLine("tasks", None)
+    progress = ProgressLine("tasks", None)
     progress(1, 1, None)
     progress.finish(1)  # nothing to write to, nothing raised
 
@@ -33,7 +34,7 @@ def test_rows_are_flat_and_json_ready() -> None:
     user = bw.TaskUser(
         1, None, 2, "王伟", "北京科技有限公司", "010-61234567", bw.Progress.COMPLETED
     )
-    assert _export.export_row(user) == {
+    assert export_row(user) == {
         "call_task_id": 1,
         "contact_id": None,
         "company_id": 2,
@@ -43,14 +44,14 @@ def test_rows_are_flat_and_json_ready() -> None:
         "progress": 1,  # the vendor's code; Progress(1).label is 已完成
     }
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "新状态")
-    assert _export.export_row(task)["status"] == "新状态"  # an unknown status kept as sent
+    assert export_row(task)["status"] == "新状态"  # an unknown status kept as sent
     done = bw.CallTask(5, "t", date(2024, 1, 1), date(2024, 1, 2), bw.TaskStatus.COMPLETED)
-    assert _export.export_row(done)["status"] == "已完成"
+    assert export_row(done)["status"] == "已完成"
 
 
 def test_exported_task_times_are_as_to_dict_writes_them() -> None:
     task = bw.CallTask(5, "t", date(2024, 1, 1), datetime(2024, 1, 2, 18, 0), "进行中")
-    row = _export.export_row(task)
+    row = export_row(task)
     assert (row["task_start"], row["task_end"]) == ("2024-01-01", "2024-01-02T18:00:00")
     assert row == bw.to_dict(task)
 
@@ -58,10 +59,10 @@ def test_exported_task_times_are_as_to_dict_writes_them() -> None:
 def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
-    from bangwo8_async.cli import _LogHandler
+    from bangwo8_async.cli.progress import _LogHandler
 
     screen = io.StringIO()
-    progress = _export.ProgressLine("users", screen)
+    progress = ProgressLine("users", screen)
     progress.status = lambda: "2 retries  0 throttled  window 6"
     progress(7, 70, None)
     drawn = screen.getvalue()
@@ -77,7 +78,7 @@ def test_a_log_record_clears_the_progress_line_first(capsys: pytest.CaptureFixtu
 
 
 async def test_progress_status_shows_the_window_and_then_the_pace() -> None:
-    from bangwo8_async.cli import _status
+    from bangwo8_async.cli.commands import _status
 
     async with bw.Session(bw.BasicAuth("a", "b"), base_url="http://127.0.0.1:9/api") as session:
         assert _status(session) == "0 retries  0 throttled  window 8"

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 import bangwo8_async as bw
 import bangwo8_async.session as session_module
-from bangwo8_async._window import RecentKeys
-from bangwo8_async.pagination import _task_keys, _user_keys
 from bangwo8_async._http.session import _query
+from bangwo8_async.paging.identity import task_keys, user_keys
+from bangwo8_async.paging.window import RecentKeys
 from bangwo8_async.testing import FakeBangwo8
 
 _values = st.one_of(
@@ -96,8 +96,8 @@ def test_a_page_of_keys_is_the_set_of_its_row_identities(
 ) -> None:
     customers = [bw.TaskUser(*fields) for fields in users]  # type: ignore[arg-type]
     tasks = [bw.CallTask(i, "t", date(2022, 1, 1), date(2022, 1, 2), "x") for i in task_ids]
-    assert _user_keys(customers) == {bw.row_identity(u) for u in customers}
-    assert _task_keys(tasks) == {bw.row_identity(t) for t in tasks}
+    assert user_keys(customers) == {bw.row_identity(u) for u in customers}
+    assert task_keys(tasks) == {bw.row_identity(t) for t in tasks}
 
 
 def test_a_window_with_a_page_keys_function_drops_what_the_key_drops() -> None:

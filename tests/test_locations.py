@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bangwo8_async._sinks import LocationError, check_location
+from bangwo8_async.export.location import LocationError, check_location
 
 
 class Denies:

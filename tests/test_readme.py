@@ -33,7 +33,7 @@ import pytest
 
 import bangwo8_async as bw
 import bangwo8_async.testing
-from bangwo8_async._cli_args import FAKE_TASKS, parser
+from bangwo8_async.cli import FAKE_TASKS, parser
 from bangwo8_async.testing import RATE_FAULTS, FakeBangwo8, Fault
 
 ROOT = Path(__file__).resolve().parent.parent

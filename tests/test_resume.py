@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from bangwo8_async._checkpoint import STATE_VERSION
+from bangwo8_async.export.checkpoint import STATE_VERSION
 from tests.conftest import ThreadedFake
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("BANGWO8_")}
@@ -261,8 +261,8 @@ def test_sqlite_rerun_refreshes_in_place_and_shows_rows_gone(
 
 def test_sqlite_keeps_equal_rows_and_null_ids_apart(tmp_path: Path) -> None:
     import bangwo8_async as bw
-    from bangwo8_async._export import USER_FIELDS, export_row
-    from bangwo8_async._sqlite import SqliteSink
+    from bangwo8_async.export.rows import USER_FIELDS, export_row
+    from bangwo8_async.export.sqlite import SqliteSink
 
     sink = SqliteSink(tmp_path / "x.db", "users", USER_FIELDS, USER_FIELDS[:-1])
     assert sink.open({"what": "users"}, restart=False) is None
@@ -305,7 +305,7 @@ def test_interrupted_with_ctrl_c_keeps_what_it_read_and_resumes(
 
 
 def test_a_state_left_by_a_finished_export_does_not_block_the_next(tmp_path: Path) -> None:
-    from bangwo8_async._sinks import FileSink
+    from bangwo8_async.export.sinks import FileSink
 
     out = tmp_path / "t.jsonl"
     out.write_bytes(b'{"complete": true}\n')
@@ -348,7 +348,8 @@ def test_sqlite_partial_export_refuses_other_arguments_and_restarts(
 
 
 def test_two_exports_into_one_file_are_refused(tmp_path: Path) -> None:
-    from bangwo8_async._sinks import FileSink, LocationError
+    from bangwo8_async.export.location import LocationError
+    from bangwo8_async.export.sinks import FileSink
 
     first = FileSink(tmp_path / "x.jsonl", "jsonl", ["a"], excel=False)
     first.open({"what": "tasks"}, restart=False)

@@ -2,7 +2,8 @@
 
 import contextlib
 
-from bangwo8_async._engine import Source, stream
+from bangwo8_async.paging.engine import ordered_pages
+from bangwo8_async.paging.source import Source
 from tests.test_engine_chain import Mutating, rm
 
 
@@ -13,10 +14,10 @@ async def test_gap_repair_stays_within_read_ahead() -> None:
     async def one():
         yield src
 
-    gen = stream(one(), concurrency=1, read_ahead=10)
+    gen = ordered_pages(one(), concurrency=1, read_ahead=10)
     peak = 0
     async with contextlib.aclosing(gen) as g:
         async for _ in g:
-            st = gen.ag_frame.f_locals["state"]
+            st = gen.ag_frame.f_locals["scheduler"]
             peak = max(peak, st.budget.held, len(st.in_flight) * 10)
     assert peak <= 10 + 20

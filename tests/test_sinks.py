@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from bangwo8_async._sinks import FileSink, LocationError, StreamSink
-from bangwo8_async._sqlite import SqliteSink
+from bangwo8_async.export.location import LocationError
+from bangwo8_async.export.sinks import FileSink, StdoutSink
+from bangwo8_async.export.sqlite import SqliteSink
 
 FIELDS = ["call_task_id", "name"]
 SHAPE = {"what": "tasks", "per_page": 2}
@@ -73,7 +74,7 @@ def test_an_export_with_no_rows_finishes_as_a_header_only_file(tmp_path: Path) -
 
 def test_the_stream_sink_writes_as_it_goes_and_never_resumes() -> None:
     out = io.BytesIO()
-    sink = StreamSink("csv", FIELDS, excel=True, stream=out)
+    sink = StdoutSink("csv", FIELDS, excel=True, stream=out)
     assert sink.where == "stdout"
     with pytest.raises(LocationError, match="--restart does not apply to -o -"):
         sink.open(SHAPE, restart=True)

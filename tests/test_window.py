@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bangwo8_async._window import RecentKeys
+from bangwo8_async.paging.window import RecentKeys
 
 
 def identity(x: int) -> int:

@@ -2,7 +2,7 @@
 
 Usage (from the repository root, in the project's venv)::
 
-    python tools/mutate.py bangwo8_async/_window.py bangwo8_async/_engine.py
+    python tools/mutate.py bangwo8_async/paging/window.py bangwo8_async/paging/engine.py
     python tools/mutate.py --sample 150 --seed 19 bangwo8_async/_*.py
     python tools/mutate.py --list bangwo8_async/backoff.py
 

@@ -36,7 +36,7 @@ from ..auth import BasicAuth
 from ..backoff import Backoff
 from ..call_tasks import list_call_tasks
 from ..errors import Bangwo8Error, TransportError
-from ..pagination import iter_all_task_users, iter_call_tasks
+from ..paging import iter_all_task_users, iter_call_tasks
 from ._payloads import MAINTENANCE, SERVER_ERROR, TOO_MANY, PageOptions, paging
 from ._state import FakeState
 

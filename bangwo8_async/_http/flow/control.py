@@ -103,6 +103,10 @@ class FlowControl:
     #: ... and after at least this many seconds, or after ``TRIAL_LONGEST`` in any case.
     TRIAL_SECONDS = 0.5
     TRIAL_LONGEST = 2.0
+    #: The share refused beyond the background that shows a limit and starts a trial.
+    SHOWN = 0.1
+    #: Standard errors by which a pace must lower the share refused to be cut again.
+    AGAIN = 2.0
     #: A background below this is none: one refusal of a probe cuts the pace (unless the
     #: sends below the limit were refused too).
     QUIET = 0.01
@@ -205,10 +209,13 @@ class FlowControl:
         if not ledger.count(Outcome.OK):
             return False
         refused, total = ledger.epoch_refused, ledger.epoch_total
-        # Judged on enough answers to see a background of noise in.
+        # Judged on enough answers to see a background of noise in; with no limit held, by
+        # a wider margin than a trial is: a trial costs throughput, and a limit exceeded by
+        # less than ``SHOWN`` costs less than trials for noise would.
         if total < self.TRIAL_ANSWERS:
             return False
-        return excess(refused, total, self.background)
+        free = self._window is None and self._pace is None
+        return excess(refused, total, self.background, slack=self.SHOWN if free else SLACK)
 
     def _track_down(self, answer: Answer) -> None:
         if answer.outcome is Outcome.OK:
@@ -351,7 +358,7 @@ class FlowControl:
             return
         # A cut that may have helped is followed by another rather than undone: the
         # next round judges it again, and only a pace that plainly did not help is noise.
-        if lowered(trial.before, after, spread=1.0) and trial.rounds < self.ROUNDS:
+        if lowered(trial.before, after, spread=self.AGAIN) and trial.rounds < self.ROUNDS:
             self._next_round(trial, now, (self._window, self._pace), after)
             return
         # The share refused did not move with the pace: noise, not a limit.

@@ -25,17 +25,17 @@ SPREAD = 3.0
 ABOVE = 0.5
 
 
-def excess(refused: int, total: int, background: float) -> bool:
+def excess(refused: int, total: int, background: float, slack: float = SLACK) -> bool:
     """Whether ``refused`` of ``total`` answers is more than a ``background`` share explains.
 
-    The margin is the larger of ``SLACK`` and ``SPREAD`` standard deviations of
+    The margin is the larger of ``slack`` and ``SPREAD`` standard deviations of
     a binomial share at the background, so that noise at any level does not
     pass for a limit by chance.
     """
     if refused < MIN_REFUSED:
         return False
     b = min(max(background, 0.0), 1.0)
-    margin = max(SLACK * total, SPREAD * math.sqrt(total * b * (1.0 - b)))
+    margin = max(slack * total, SPREAD * math.sqrt(total * b * (1.0 - b)))
     return refused > total * b + margin
 
 

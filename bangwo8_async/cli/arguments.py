@@ -7,15 +7,13 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from . import _cli_sync
-from ._cli_export import COMMIT_INTERVAL
-from ._version import __version__
-from .session import DEFAULT_BASE_URL
+from .._http import DEFAULT_BASE_URL
+from .._version import __version__
+from ..export.loop import COMMIT_INTERVAL
+from .connection import FAKE_TASKS, FAKE_USERS_PER_TASK
+from .sync import add_parser as add_sync_parser
 
-__all__ = ["FAKE_TASKS", "FAKE_USERS_PER_TASK", "parse", "parser"]
-
-FAKE_TASKS = 3000
-FAKE_USERS_PER_TASK = 3
+__all__ = ["parse", "parser"]
 
 
 # -- argument types ----------------------------------------------------------------------------
@@ -218,7 +216,15 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_export(sub, conn)
+    _add_tasks(sub, conn)
+    add_sync_parser(sub, conn)
+    _add_fake_server(sub)
+    return top
 
+
+def _add_export(sub: Any, conn: argparse.ArgumentParser) -> None:
+    """``export tasks|users``."""
     export = sub.add_parser(
         "export",
         formatter_class=_Help,
@@ -240,6 +246,9 @@ def parser() -> argparse.ArgumentParser:
             description=f"Export {text}.",
         )
 
+
+def _add_tasks(sub: Any, conn: argparse.ArgumentParser) -> None:
+    """``tasks list|get|create|delete``."""
     tasks = sub.add_parser(
         "tasks", formatter_class=_Help, help="one call to one endpoint; prints JSON"
     )
@@ -292,8 +301,9 @@ def parser() -> argparse.ArgumentParser:
     )
     delete.add_argument("id", type=_positive, help="call_task_id")
 
-    _cli_sync.add_parser(sub, conn)
 
+def _add_fake_server(sub: Any) -> None:
+    """``fake-server``."""
     fake = sub.add_parser(
         "fake-server",
         formatter_class=_Help,
@@ -338,7 +348,6 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         help="concurrent requests allowed per account; beyond it, 429 (default: no limit)",
     )
-    return top
 
 
 def parse(argv: Sequence[str] | None) -> argparse.Namespace:

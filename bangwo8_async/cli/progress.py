@@ -1,24 +1,18 @@
-"""An export's rows (one format per column) and its progress line."""
+"""The progress lines on a terminal (``export``'s and ``sync``'s), and log records around them."""
 
 from __future__ import annotations
 
+import logging
+import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
-import attrs
+if TYPE_CHECKING:
+    from ..dlt import SyncStats
 
-from .converter import to_dict
-from .models import CallTask, TaskUser
-
-TASK_FIELDS = [f.name for f in attrs.fields(CallTask)]
-USER_FIELDS = [f.name for f in attrs.fields(TaskUser)]
-
-
-def export_row(model: CallTask | TaskUser) -> dict[str, Any]:
-    """One exported row: :func:`bangwo8_async.to_dict`, so that every output (JSON lines,
-    CSV, SQLite, ``tasks list``) writes each field in the one format ``to_dict`` gives it."""
-    return to_dict(model)
+__all__ = ["ProgressLine", "SyncProgressLine", "duration", "log_to_stderr"]
 
 
 def duration(seconds: float) -> str:
@@ -111,3 +105,64 @@ class ProgressLine:
         self.stream.write(f"\r{self.label}: {items:,} items in {elapsed:.1f}s" + " " * 20 + "\n")
         self.stream.flush()
         self._width = 0
+
+
+class SyncProgressLine:
+    """``bangwo8 sync``'s line on a terminal: tasks listed, customers read, tasks skipped."""
+
+    def __init__(self, stream: IO[str] | None) -> None:
+        self.stream = stream
+        self.lock = threading.Lock()  # each resource reports from its own loop thread
+        self.last = 0.0
+        self.width = 0
+
+    def __call__(self, stats: SyncStats) -> None:
+        if self.stream is None:
+            return
+        with self.lock:
+            now = time.monotonic()
+            if now - self.last < 0.1:
+                return
+            self.last = now
+            text = (
+                f"sync: {stats.tasks:,} tasks  {stats.customers:,} customers of "
+                f"{stats.tasks_read:,} tasks  {stats.tasks_skipped:,} tasks skipped   "
+            )
+            self.stream.write("\r" + text)
+            self.stream.flush()
+            self.width = len(text)
+
+    def clear(self) -> None:
+        """Blank the line, if one is shown."""
+        if self.stream is not None and self.width:
+            with self.lock:
+                self.stream.write("\r" + " " * self.width + "\r")
+                self.stream.flush()
+
+
+class _LogHandler(logging.Handler):
+    """Log records on their own lines: the progress line is cleared before each."""
+
+    def __init__(self, progress: ProgressLine | None) -> None:
+        super().__init__()
+        self.progress = progress
+        self.setFormatter(logging.Formatter("bangwo8: %(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            if self.progress is not None:
+                self.progress.clear()
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # pragma: no cover - logging must never break the export
+            self.handleError(record)
+
+
+def log_to_stderr(verbose: int, progress: ProgressLine | None) -> None:
+    """Print the package's log records on stderr, clearing ``progress`` first: warnings only
+    by default, retries with ``-v`` (``verbose`` 1), every request with ``-vv``."""
+    logger = logging.getLogger("bangwo8_async")
+    logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _LogHandler)]
+    logger.addHandler(_LogHandler(progress))
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False

@@ -13,15 +13,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
+
+from .._http import Session
+from ..errors import AuthenticationError, Bangwo8Error, TransportError
+from .connection import Connection, Failure, UsageError, fake_options, transport_line
+from .progress import SyncProgressLine, log_to_stderr
 
 if TYPE_CHECKING:
     from dlt import Pipeline
 
-    from .dlt import SyncStats
-    from .session import Session
+    from ..dlt import SyncStats
 
 __all__ = ["add_parser", "run"]
 
@@ -64,8 +67,6 @@ def add_parser(sub: Any, conn: argparse.ArgumentParser) -> argparse.ArgumentPars
 
 def run(args: argparse.Namespace) -> int:
     """Run ``bangwo8 sync``; return its exit code."""
-    from ._cli_connect import Connection, UsageError  # _cli_connect imports the parser, and us
-
     os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"  # before dlt reads its configuration
     try:
         import dlt
@@ -73,10 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             "bangwo8 sync needs the dlt extra: pip install 'bangwo8_async[dlt]'"
         ) from None
-    from .cli import _logging
-
     conn = Connection(args)  # credentials are checked before anything is sent
-    _logging(args.verbose, None)  # -v: the SDK's retries, -vv: every request
+    log_to_stderr(args.verbose, None)  # -v: the SDK's retries, -vv: every request
     name = _pipeline_name(conn.fake, args.destination, args.dataset)
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)
@@ -90,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         )
         args.full_refresh = True
     if conn.fake:
-        from .dlt._loop import LoopThread
+        from ..dlt._loop import LoopThread
 
         loop = LoopThread()
         try:
@@ -127,8 +126,6 @@ def _destination(name: str) -> Any:
     from dlt.common.destination import Destination
     from dlt.common.destination.exceptions import UnknownDestinationModule
 
-    from ._cli_connect import UsageError
-
     try:
         return Destination.from_reference(name)
     except UnknownDestinationModule:
@@ -146,8 +143,6 @@ def _check_reachable(pipeline: Pipeline, name: str) -> str:
     in one line, before any request to Bangwo8.
     """
     from dlt.common.configuration.exceptions import ConfigFieldMissingException
-
-    from ._cli_connect import UsageError
 
     try:
         with pipeline.destination_client() as client:
@@ -196,26 +191,14 @@ def _location(name: str, config: Any) -> str:
 
 
 def _start_fake(args: argparse.Namespace, loop: Any) -> Any:
-    from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK
-    from .testing import FakeBangwo8
+    from ..testing import FakeBangwo8
 
-    def option(name: str, default: Any) -> Any:  # the size options, where the parser has them
-        value = getattr(args, name, None)
-        return default if value is None else value
-
-    fake = FakeBangwo8(
-        tasks=option("fake_tasks", FAKE_TASKS),
-        users_per_task=option("fake_users_per_task", FAKE_USERS_PER_TASK),
-        latency=option("fake_latency_ms", 0.0) / 1000,
-        fault_rate=option("fake_fault_rate", 0.0),
-    )
+    fake = FakeBangwo8(**fake_options(args))
     loop.run(fake.start())
     return fake
 
 
 def _session(args: argparse.Namespace, auth: Any, base_url: str) -> Session:
-    from .session import Session
-
     return Session(
         auth,
         base_url=base_url,
@@ -225,43 +208,11 @@ def _session(args: argparse.Namespace, auth: Any, base_url: str) -> Session:
     )
 
 
-class _Progress:
-    """One line on a terminal: tasks listed, customers read, tasks skipped."""
-
-    def __init__(self, stream: IO[str] | None) -> None:
-        self.stream = stream
-        self.lock = threading.Lock()  # each resource reports from its own loop thread
-        self.last = 0.0
-        self.width = 0
-
-    def __call__(self, stats: SyncStats) -> None:
-        if self.stream is None:
-            return
-        with self.lock:
-            now = time.monotonic()
-            if now - self.last < 0.1:
-                return
-            self.last = now
-            text = (
-                f"sync: {stats.tasks:,} tasks  {stats.customers:,} customers of "
-                f"{stats.tasks_read:,} tasks  {stats.tasks_skipped:,} tasks skipped   "
-            )
-            self.stream.write("\r" + text)
-            self.stream.flush()
-            self.width = len(text)
-
-    def clear(self) -> None:
-        if self.stream is not None and self.width:
-            with self.lock:
-                self.stream.write("\r" + " " * self.width + "\r")
-                self.stream.flush()
-
-
 def _sync(args: argparse.Namespace, pipeline: Any, session: Session, where: str) -> int:
-    from .dlt import SyncStats
-    from .dlt._source import build_source
+    from ..dlt import SyncStats
+    from ..dlt._source import build_source
 
-    progress = _Progress(None if args.quiet or not sys.stderr.isatty() else sys.stderr)
+    progress = SyncProgressLine(None if args.quiet or not sys.stderr.isatty() else sys.stderr)
     stats = SyncStats(on_page=progress)
     started = time.monotonic()
     source = build_source(session, "full" if args.full_refresh else "incremental", stats=stats)
@@ -325,16 +276,13 @@ def _rows_loaded(pipeline: Any) -> int:
 def _raise_worded(exc: Exception, session: Session, name: str) -> None:
     """A failed run as the CLI words it: the SDK's own error (exit 1, as ``export``), a
     refused login or an unreachable server in words, or the step of dlt that failed."""
-    from ._cli_connect import Failure, _transport_line
-    from .errors import AuthenticationError, Bangwo8Error, TransportError
-
     cause: BaseException | None = exc
     while cause is not None and not isinstance(cause, Bangwo8Error):
         cause = cause.__cause__ or cause.__context__
     if isinstance(cause, AuthenticationError):
         raise Failure(f"the server refused the credentials ({cause})") from None
     if isinstance(cause, TransportError):
-        raise Failure(_transport_line(cause, session.base_url)) from None
+        raise Failure(transport_line(cause, session.base_url)) from None
     if isinstance(cause, Bangwo8Error):
         raise cause from None
     step = getattr(exc, "step", None)

@@ -29,11 +29,11 @@ class RecentKeys(Generic[T]):
         keys: Callable[[list[T]], set[Hashable]] | None = None,
     ) -> None:
         self.key = key
-        # A page's keys at once: ``keys`` (a comprehension reads attributes for a fraction of
-        # a call each) gives what ``set(map(key, items))`` does.
+        # A page's keys at once: ``keys`` gives what ``set(map(key, items))`` does, by a
+        # comprehension that reads the fields directly rather than calling ``key`` per item.
         self.keys = keys if keys is not None else self._mapped
         self.max_keys = max_keys
-        self._pages: deque[tuple[set[Hashable], bool]] = deque()  # keys, shared with earlier
+        self._recent: deque[tuple[set[Hashable], bool]] = deque()  # keys, shared with earlier
         self._all: set[Hashable] = set()  # the union of the pages' keys
         self._shared = 0  # pages remembered that share keys with an earlier one
         self._size = 0
@@ -70,7 +70,7 @@ class RecentKeys(Generic[T]):
     def _add(self, page: set[Hashable], shared: bool) -> None:
         """Remember ``page`` (``shared``: it holds a key of a remembered page), then forget
         the oldest pages beyond ``max_keys``."""
-        pages, everything = self._pages, self._all
+        pages, everything = self._recent, self._all
         pages.append((page, shared))
         everything |= page
         self._shared += shared

@@ -33,8 +33,8 @@ from typing import Any
 
 import orjson
 
-from . import _checkpoint
-from ._sinks import LocationError, check_location
+from . import checkpoint
+from .location import LocationError, check_location
 
 __all__ = ["SqliteSink"]
 
@@ -153,8 +153,8 @@ class SqliteSink:
                 db.execute("UPDATE exports SET status = 'discarded' WHERE run_id = ?", (found[0],))
             found = None
         if found is not None:
-            saved = _checkpoint.loads(found[1], where)
-            _checkpoint.check_shape(saved["shape"], shape, where)
+            saved = checkpoint.loads(found[1], where)
+            checkpoint.check_shape(saved["shape"], shape, where)
             self._ensure_table(db)
             self.run_id = found[0]
             return saved
@@ -213,7 +213,7 @@ class SqliteSink:
             db.execute(
                 "INSERT INTO export_state (what, run_id, state) VALUES (?, ?, ?) "
                 "ON CONFLICT(what) DO UPDATE SET run_id = excluded.run_id, state = excluded.state",
-                (self.what, self.run_id, _checkpoint.dumps(state).decode()),
+                (self.what, self.run_id, checkpoint.dumps(state).decode()),
             )
 
     def finish(self, state: dict[str, Any]) -> None:

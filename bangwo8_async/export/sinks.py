@@ -1,4 +1,4 @@
-"""Where an export's rows go: a checkpointed file, stdout, or (in ``_sqlite``) a database.
+"""Where an export's rows go: a checkpointed file, stdout, or (in :mod:`.sqlite`) a database.
 
 A sink is opened before any request (so a bad location fails first), told the
 shape of the export, and answers with the checkpoint to resume from, if any.
@@ -11,23 +11,19 @@ from __future__ import annotations
 import csv
 import io
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 import orjson
 
-from . import _checkpoint
-from ._checkpoint import CheckpointError
+from . import checkpoint
+from .checkpoint import CheckpointError
+from .location import LocationError, check_location
 
-__all__ = ["FileSink", "LocationError", "Sink", "StreamSink", "check_location"]
+__all__ = ["FileSink", "Sink", "StdoutSink"]
 
 _BOM = b"\xef\xbb\xbf"
-
-
-class LocationError(Exception):
-    """The output cannot be written where it was asked to go."""
 
 
 class Sink(Protocol):
@@ -46,49 +42,6 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Release the output; a partial export stays resumable."""
-
-
-def check_location(path: Path) -> None:
-    """Refuse an output path that cannot be written, before any request, saying what is wrong
-    with it as it is: a folder where the file must be, a file or a missing folder where a
-    folder must be, or a folder we may not write to."""
-    folder = path.parent
-    problem = _folder_problem(folder)  # first: a closed folder above makes is_dir() raise
-    if problem is not None:
-        raise LocationError(f"cannot write {path}: {problem}")
-    if path.is_dir():
-        raise LocationError(
-            f"{path} is a folder, not a file; give a file name, e.g. {path / 'export'}"
-        )
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise LocationError(f"cannot write to folder {folder}: permission denied")
-    if path.exists() and not os.access(path, os.W_OK):
-        raise LocationError(f"cannot write to {path}: permission denied")
-
-
-def _folder_problem(folder: Path) -> str | None:
-    """Why ``folder`` cannot hold a file, or ``None``: the nearest part of it that is wrong."""
-    missing: Path | None = None
-    denied = False
-    for part in (folder, *folder.parents):
-        try:
-            mode = os.stat(part).st_mode
-        except FileNotFoundError:
-            missing = part  # climbing: the last one kept is the highest missing folder
-            continue
-        except NotADirectoryError:
-            continue  # a file further up: found as the loop climbs to it
-        except PermissionError:
-            denied = True  # a folder further up may not be entered: found the same way
-            continue
-        if not stat.S_ISDIR(mode):
-            return f"{part} is a file, not a folder"
-        if denied:
-            return f"folder {part} may not be entered: permission denied"
-        if missing is not None:
-            return f"folder {missing} does not exist"
-        return None
-    return None  # pragma: no cover - the root always exists
 
 
 class _Encoder:
@@ -112,7 +65,7 @@ class _Encoder:
         return text.getvalue().encode("utf-8")
 
 
-class StreamSink:
+class StdoutSink:
     """Rows to stdout as they come: nothing to resume, so nothing is checkpointed."""
 
     where = "stdout"
@@ -172,8 +125,8 @@ class FileSink:
             # that export finished; this run is a new one.
             self.state_path.unlink()
         if self.state_path.exists():
-            saved = _checkpoint.loads(self.state_path.read_bytes(), str(self.state_path))
-            _checkpoint.check_shape(saved["shape"], shape, str(self.part))
+            saved = checkpoint.loads(self.state_path.read_bytes(), str(self.state_path))
+            checkpoint.check_shape(saved["shape"], shape, str(self.part))
             size = self.part.stat().st_size if self.part.exists() else -1
             if size < saved["offset"]:
                 raise CheckpointError(
@@ -217,7 +170,7 @@ class FileSink:
         self._write(self._encoder.rows(rows))
         os.fsync(self._fd)
         state = {**state, "offset": self._offset}
-        _checkpoint.write_atomic(self.state_path, _checkpoint.dumps(state))
+        checkpoint.write_atomic(self.state_path, checkpoint.dumps(state))
         self._resumable = True
 
     def finish(self, state: dict[str, Any]) -> None:
@@ -226,10 +179,10 @@ class FileSink:
         self._resumable = True
         self.close()
         os.replace(self.part, self.path)
-        _checkpoint.fsync_dir(self.path)
+        checkpoint.fsync_dir(self.path)
         self.state_path.unlink(missing_ok=True)
-        _checkpoint.temporary(self.state_path).unlink(missing_ok=True)  # a crash's leftover
-        _checkpoint.fsync_dir(self.path)
+        checkpoint.temporary(self.state_path).unlink(missing_ok=True)  # a crash's leftover
+        checkpoint.fsync_dir(self.path)
 
     def close(self) -> None:
         if self._fd is not None:

@@ -5,15 +5,30 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK
-from .auth import BasicAuth, ClientCredentials, resolve_credentials
-from .errors import AuthenticationError, TransportError, ValidationError
-from .session import DEFAULT_BASE_URL, Session
+from .._http import DEFAULT_BASE_URL, Session
+from ..auth import Auth, BasicAuth, IncompleteCredentials, ResolvedCredentials, resolve_credentials
+from ..errors import AuthenticationError, TransportError, ValidationError
 
-__all__ = ["FAKE_BASE", "Connection", "Failure", "UsageError", "fake_base", "fake_options"]
+__all__ = [
+    "FAKE_BASE",
+    "FAKE_TASKS",
+    "FAKE_USERS_PER_TASK",
+    "Connection",
+    "Failure",
+    "UsageError",
+    "credentials",
+    "fake_base",
+    "fake_options",
+    "transport_line",
+]
+
+#: The embedded fake server's size when ``--fake-tasks`` and ``--fake-users-per-task`` (and
+#: ``fake-server``'s ``--tasks`` and ``--users-per-task``) are not given.
+FAKE_TASKS = 3000
+FAKE_USERS_PER_TASK = 3
 
 #: The base URL recorded for ``--fake`` exports: its port changes every run, its data does not
 #: (for a size; ``fake_base`` adds the size, which does change it).
@@ -38,30 +53,53 @@ class Failure(Exception):
 # -- credentials and the session --------------------------------------------------------------
 
 
-def _credentials(args: argparse.Namespace) -> tuple[BasicAuth | ClientCredentials, str]:
-    """The credentials to use and where they came from (``"--account/--password"``,
-    ``"BANGWO8_ACCOUNT/BANGWO8_PASSWORD"``...): the helper ``Session.from_env`` uses too."""
+def credentials(args: argparse.Namespace, env: Mapping[str, str]) -> tuple[Auth, str]:
+    """The credentials the flags and ``env`` give (the rules of ``Session.from_env``, a flag
+    winning over its variable), and where they came from, in the command line's words."""
     try:
         found = resolve_credentials(
-            os.environ,
+            env,
             account=args.account,
             password=args.password,
             secret_id=args.secret_id,
             secret=args.secret,
         )
+    except IncompleteCredentials as exc:
+        raise UsageError(f"{_half_a_pair(exc)}; or try --fake") from None
     except ValidationError as exc:
         raise UsageError(f"{exc.message}; or try --fake") from None
-    return found.auth, found.source
+    return found.auth, _source(found)
 
 
-def _described(source: str) -> str:
-    """``--account/--password`` -> "the flags --account/--password", and so on."""
-    halves = source.split("/")
-    if all(h.startswith("--") for h in halves):
-        return f"the flags {source}"
-    if all(h.startswith("BANGWO8_") for h in halves):
-        return f"the environment ({source})"
-    return f"flags and environment ({source})"
+def _flag(field: str) -> str:
+    """The flag that sets an option (a credentials field, a fake's size...): ``secret_id`` ->
+    ``--secret-id``."""
+    return "--" + field.replace("_", "-")
+
+
+def _half_a_pair(exc: IncompleteCredentials) -> str:
+    """Half a pair, naming the flag or variable that gave one half and how to give the other."""
+    if exc.given_variable is not None:
+        return exc.message  # the environment's half: the words are the SDK's own
+    return (
+        f"{_flag(exc.given)} given without {exc.missing_noun}: "
+        f"pass {_flag(exc.missing)} or set {exc.missing_variable}"
+    )
+
+
+def _source(found: ResolvedCredentials) -> str:
+    """Where the credentials came from: ``the flags --account/--password``, ``the environment
+    (BANGWO8_ACCOUNT/BANGWO8_PASSWORD)`` or ``flags and environment (--account/BANGWO8_PASSWORD)``.
+    """
+    halves = "/".join(
+        _flag(field) if variable is None else variable
+        for field, variable in zip(found.fields, found.variables, strict=True)
+    )
+    if all(variable is None for variable in found.variables):
+        return f"the flags {halves}"
+    if all(variable is not None for variable in found.variables):
+        return f"the environment ({halves})"
+    return f"flags and environment ({halves})"
 
 
 class Connection:
@@ -71,17 +109,15 @@ class Connection:
         self.args = args
         self.fake = bool(args.fake)
         if self.fake:
-            self.auth: BasicAuth | ClientCredentials | None = None
+            self.auth: Auth | None = None
             self.source = "the embedded fake server (--fake)"
             self.base_url = fake_base(args)
             self.account = "fake"
             return
         given = [name for name in FAKE_OPTIONS if getattr(args, name, None) is not None]
         if given:
-            flag = "--" + given[0].replace("_", "-")
-            raise UsageError(f"{flag} sizes the embedded fake server: add --fake")
-        self.auth, source = _credentials(args)
-        self.source = _described(source)
+            raise UsageError(f"{_flag(given[0])} sizes the embedded fake server: add --fake")
+        self.auth, self.source = credentials(args, os.environ)
         self.base_url = args.base_url or os.environ.get("BANGWO8_BASE_URL") or DEFAULT_BASE_URL
         self.account = (
             self.auth.account
@@ -98,7 +134,7 @@ class Connection:
             "max_concurrency": args.max_concurrency,
         }
         if self.fake:
-            from .testing import FakeBangwo8  # only when asked: the fake pulls in aiohttp.web
+            from ..testing import FakeBangwo8  # only when asked: the fake pulls in aiohttp.web
 
             fake = FakeBangwo8(**fake_options(args))
             async with fake, Session(fake.basic_auth, base_url=fake.base_url, **options) as s:
@@ -115,7 +151,7 @@ class Connection:
                     "secret, and that it is an admin account of this Bangwo8 site"
                 ) from None
             except TransportError as exc:
-                raise Failure(_transport_line(exc, s.base_url)) from None
+                raise Failure(transport_line(exc, s.base_url)) from None
 
 
 def fake_options(args: argparse.Namespace) -> dict[str, Any]:
@@ -140,7 +176,7 @@ def fake_base(args: argparse.Namespace) -> str:
     return f"{FAKE_BASE}:tasks={options['tasks']},users_per_task={options['users_per_task']}"
 
 
-def _transport_line(exc: TransportError, base_url: str) -> str:
+def transport_line(exc: TransportError, base_url: str) -> str:
     """``cannot reach host:port: connection refused``: where, and why, in plain words."""
     from yarl import URL
 

@@ -1,77 +1,39 @@
-"""The ``bangwo8`` command line: resumable exports, one call per endpoint, or run the fake.
-
-Run ``bangwo8 --help`` (or ``python -m bangwo8_async --help``). Exit codes:
-0 done, 1 an API or transport error, 2 a usage or input error, 3 ``--verify``
-found a difference, 130 interrupted.
-"""
+"""The ``bangwo8`` commands that run in the command line's event loop: ``export``,
+``tasks list|get|create|delete`` and ``fake-server``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import _cli_sync, _export
-from ._checkpoint import CheckpointError
-from ._cli_args import FAKE_TASKS, FAKE_USERS_PER_TASK, parse, parser
-from ._cli_connect import Connection, Failure, UsageError
-from ._cli_export import Audit, ExportRequest, retries_of, run_export
-from ._sinks import FileSink, LocationError, Sink, StreamSink
-from .call_tasks import create_call_task, delete_call_task, get_call_task, list_call_tasks
-from .converter import to_dict
-from .errors import Bangwo8Error, NotFoundError, ValidationError
-from .models import DataSource, NewCallTask
-from .session import Session
+from .._http import Session
+from ..call_tasks import create_call_task, delete_call_task, get_call_task, list_call_tasks
+from ..converter import to_dict
+from ..errors import NotFoundError
+from ..export.loop import Audit, ExportRequest, retries_of, run_export
+from ..export.rows import TASK_FIELDS, USER_FIELDS
+from ..export.sinks import FileSink, Sink, StdoutSink
+from ..models import DataSource, NewCallTask
+from ..paging.identity import TASK_IDENTITY, USER_IDENTITY
+from .connection import Connection, Failure, UsageError
+from .progress import ProgressLine, log_to_stderr
 
 if TYPE_CHECKING:
-    from .testing import FakeBangwo8
+    from ..testing import FakeBangwo8
 
-__all__ = ["FAKE_TASKS", "FAKE_USERS_PER_TASK", "main", "parser"]
+__all__ = ["export_command", "fake_server_command", "tasks_command"]
 
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
-# -- logging and progress ---------------------------------------------------------------------
-
-
-class _LogHandler(logging.Handler):
-    """Log records on their own lines: the progress line is cleared before each."""
-
-    def __init__(self, progress: _export.ProgressLine | None) -> None:
-        super().__init__()
-        self.progress = progress
-        self.setFormatter(logging.Formatter("bangwo8: %(levelname)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            if self.progress is not None:
-                self.progress.clear()
-            sys.stderr.write(self.format(record) + "\n")
-            sys.stderr.flush()
-        except Exception:  # pragma: no cover - logging must never break the export
-            self.handleError(record)
-
-
-def _logging(verbose: int, progress: _export.ProgressLine | None) -> None:
-    logger = logging.getLogger("bangwo8_async")
-    logger.handlers[:] = [h for h in logger.handlers if not isinstance(h, _LogHandler)]
-    logger.addHandler(_LogHandler(progress))
-    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
-    logger.propagate = False
-
-
-# -- commands ----------------------------------------------------------------------------------
-
-
 def _format(args: argparse.Namespace) -> str:
+    """``--format``, else the output's suffix: ``.csv``, ``.db``/``.sqlite``, else JSON lines."""
     if args.format:
         return str(args.format)
     suffix = Path(args.output).suffix.lower()
@@ -83,23 +45,25 @@ def _format(args: argparse.Namespace) -> str:
 
 
 def _sink(args: argparse.Namespace, fmt: str) -> Sink:
-    fields = _export.TASK_FIELDS if args.what == "tasks" else _export.USER_FIELDS
+    """Where the rows go: stdout, a checkpointed file, or an SQLite database."""
+    fields = TASK_FIELDS if args.what == "tasks" else USER_FIELDS
     if args.excel and fmt != "csv":
         raise UsageError("--excel applies to CSV only (use --format csv or a .csv file)")
     if args.output == "-":
         if fmt == "sqlite":
             raise UsageError("--format sqlite needs a file: give --output PATH.db")
-        return StreamSink(fmt, fields, args.excel)
+        return StdoutSink(fmt, fields, args.excel)
     path = Path(args.output)
     if fmt == "sqlite":
-        from ._sqlite import SqliteSink
+        from ..export.sqlite import SqliteSink
 
-        identity = ["call_task_id"] if args.what == "tasks" else fields[:-1]
+        identity = list(TASK_IDENTITY if args.what == "tasks" else USER_IDENTITY)
         return SqliteSink(path, args.what, fields, identity)
     return FileSink(path, fmt, fields, args.excel)
 
 
-async def _export_command(args: argparse.Namespace) -> int:
+async def export_command(args: argparse.Namespace) -> int:
+    """``bangwo8 export tasks|users``: resumes a partial export of the same output."""
     fmt = _format(args)
     conn = Connection(args)
     request = ExportRequest(
@@ -116,10 +80,10 @@ async def _export_command(args: argparse.Namespace) -> int:
         "account": conn.account,
     }
     interactive = not args.quiet and sys.stderr.isatty()
-    progress = _export.ProgressLine(
+    progress = ProgressLine(
         args.what, sys.stderr if interactive else None, estimated=args.what == "users"
     )
-    _logging(args.verbose, progress)
+    log_to_stderr(args.verbose, progress)
     sink = _sink(args, fmt)
     started = time.monotonic()
     try:
@@ -140,7 +104,7 @@ async def _export_command(args: argparse.Namespace) -> int:
         async with conn.session() as session:
             progress.status = lambda: _status(session)
             # stdout keeps no checkpoint: pass each page on as it comes.
-            interval = 0.0 if isinstance(sink, StreamSink) else args.checkpoint_every
+            interval = 0.0 if isinstance(sink, StdoutSink) else args.checkpoint_every
             audit = await run_export(
                 session,
                 request,
@@ -191,19 +155,10 @@ def _verdict(audit: Audit, verify: bool) -> int:
     return 0
 
 
-def _interrupted(args: argparse.Namespace) -> str:
-    """The line for Ctrl-C: a file export checkpoints, so the same command resumes it (but
-    for its ``--restart``, which would discard what this run wrote)."""
-    if args.command != "export" or args.output == "-":
-        return "bangwo8: interrupted"
-    if args.restart:
-        return "bangwo8: interrupted; run the same command without --restart to resume"
-    return "bangwo8: interrupted; run the same command again to resume"
-
-
-async def _tasks_command(args: argparse.Namespace) -> int:
+async def tasks_command(args: argparse.Namespace) -> int:
+    """``bangwo8 tasks list|get|create|delete``: one call, its answer as JSON on stdout."""
     conn = Connection(args)
-    _logging(args.verbose, None)
+    log_to_stderr(args.verbose, None)
     async with conn.session() as session:
         result: Any
         try:
@@ -243,8 +198,9 @@ async def _tasks_command(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _fake_server_command(args: argparse.Namespace) -> int:
-    from .testing import Fault
+async def fake_server_command(args: argparse.Namespace) -> int:
+    """``bangwo8 fake-server``: serve until interrupted, printing the environment to reach it."""
+    from ..testing import Fault
 
     fake = _make_fake(args)
     async with fake:
@@ -263,7 +219,8 @@ async def _fake_server_command(args: argparse.Namespace) -> int:
 
 
 def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
-    from .testing import FakeBangwo8
+    """The fake server ``fake-server``'s own flags describe."""
+    from ..testing import FakeBangwo8
 
     fake = FakeBangwo8(
         tasks=args.tasks,
@@ -281,45 +238,3 @@ def _make_fake(args: argparse.Namespace) -> FakeBangwo8:
     if args.password:
         fake.password = args.password
     return fake
-
-
-async def run(args: argparse.Namespace) -> int:
-    """Run a parsed command; return its exit code."""
-    if args.command == "export":
-        return await _export_command(args)
-    if args.command == "tasks":
-        return await _tasks_command(args)
-    return await _fake_server_command(args)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The console script: one-line errors and an exit code, never a traceback."""
-    args = parse(argv)
-    try:
-        if args.command == "sync":  # dlt runs its own loop: not inside ours
-            return _cli_sync.run(args)
-        return asyncio.run(run(args))
-    except (UsageError, LocationError, CheckpointError, ValidationError) as exc:
-        print(f"bangwo8: error: {exc}", file=sys.stderr)
-        return 2
-    except Failure as exc:
-        print(f"bangwo8: error: {exc}", file=sys.stderr)
-        return exc.code
-    except Bangwo8Error as exc:
-        print(f"bangwo8: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
-        # The reader went away (``| head``): stop quietly, as Unix tools do.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 141
-    except OSError as exc:
-        print(f"bangwo8: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(_interrupted(args), file=sys.stderr)
-        return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

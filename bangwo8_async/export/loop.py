@@ -16,19 +16,19 @@ from typing import Any
 
 import attrs
 
-from ._checkpoint import identity_keys
-from ._export import export_row
-from ._sinks import Sink
-from .call_tasks import list_call_tasks
-from .errors import Bangwo8Error
-from .pagination import (
+from .._http import Session
+from ..call_tasks import list_call_tasks
+from ..errors import Bangwo8Error
+from ..paging import (
     PageStats,
     UsersCursor,
     iter_all_task_user_pages,
     iter_call_task_pages,
     row_identity,
 )
-from .session import Session
+from .checkpoint import identity_keys
+from .rows import export_row
+from .sinks import Sink
 
 __all__ = ["COMMIT_INTERVAL", "Audit", "ExportRequest", "run_export"]
 
@@ -210,7 +210,7 @@ async def run_export(
     # Only a progress line wants the customers' total: the task count costs a request.
     async with _counting(session, request, estimate and request.what == "users") as counting:
         with batch:
-            await _pages(session, request.what, saved, common, audit, commit, counting)
+            await _read_pages(session, request.what, saved, common, audit, commit, counting)
     if audit.count_start is None and audit.pages == 0:
         audit.count_start = audit.count_end = 0  # an empty list sends no page to count
     tally()
@@ -238,7 +238,7 @@ async def _task_count(session: Session, request: ExportRequest) -> int | None:
     return page.count
 
 
-async def _pages(
+async def _read_pages(
     session: Session,
     what: str,
     saved: dict[str, Any] | None,
@@ -250,35 +250,7 @@ async def _pages(
     """Read every page through the public page API, from the checkpoint on; commit each."""
     cursor = saved.get("cursor") if saved else None
     if what == "tasks":
-        known: list[Any] = []
-        if cursor:
-            known = identity_keys(cursor["known"])
-            audit.resumed_at = cursor["page"] + 1
-            common.update(
-                per_page=cursor["per_page"],
-                start_page=cursor["page"] + 1,
-                count_hint=cursor["count"],
-                known=known,
-            )
-        task_pages = iter_call_task_pages(session, **common)
-        async with contextlib.aclosing(task_pages):
-            async for page in task_pages:
-                if audit.count_start is None:
-                    audit.count_start = page.count
-                audit.count_end = page.count
-                if page.items:
-                    known = [row_identity(x) for x in page.items]
-                commit(
-                    page.items,
-                    {
-                        "page": page.page,
-                        "per_page": page.per_page,
-                        "count": page.count,
-                        "known": known,
-                    },
-                    {},
-                    page.count,
-                )
+        await _read_task_pages(session, cursor, common, audit, commit)
         return
     counts = _UserCounts(saved.get("user_counts") if saved else None)
     if cursor:
@@ -291,6 +263,41 @@ async def _pages(
             audit.count_start, audit.count_end = counts.totals()
             total = counts.estimate(_known(counting))
             commit(tup.page.items, tup.cursor.to_dict(), {"user_counts": counts.to_dict()}, total)
+
+
+async def _read_task_pages(
+    session: Session,
+    cursor: dict[str, Any] | None,
+    common: dict[str, Any],
+    audit: Audit,
+    commit: Commit,
+) -> None:
+    """The task list from the checkpoint's ``cursor`` on: each page committed with the row
+    identities of its tasks, which a resume passes as ``known``."""
+    known: list[Any] = []
+    if cursor:
+        known = identity_keys(cursor["known"])
+        audit.resumed_at = cursor["page"] + 1
+        common.update(
+            per_page=cursor["per_page"],
+            start_page=cursor["page"] + 1,
+            count_hint=cursor["count"],
+            known=known,
+        )
+    task_pages = iter_call_task_pages(session, **common)
+    async with contextlib.aclosing(task_pages):
+        async for page in task_pages:
+            if audit.count_start is None:
+                audit.count_start = page.count
+            audit.count_end = page.count
+            if page.items:
+                known = [row_identity(x) for x in page.items]
+            commit(
+                page.items,
+                {"page": page.page, "per_page": page.per_page, "count": page.count, "known": known},
+                {},
+                page.count,
+            )
 
 
 @contextlib.asynccontextmanager
