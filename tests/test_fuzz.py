@@ -236,7 +236,7 @@ def refused(coro: Coroutine[Any, Any, Any], session: bw.Session) -> bool:
     try:
         coro.send(None)
     except bw.ValidationError:
-        return session._http is None  # and it never made a connection pool, let alone a request
+        return session._transport._http is None  # type: ignore[attr-defined]  # no connection pool, let alone a request
     except BaseException:
         return False
     coro.close()
