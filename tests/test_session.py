@@ -472,3 +472,21 @@ async def test_attempts_at_debug_retries_at_info_never_a_warning(
     assert re.fullmatch(r"GET /callTask/7\.json -> 200 in [\d.]+ ms \(attempt 2\)", debug[-1])
     assert len(info) == 1 and "retry 1 of 3" in info[0] and "ServerError" in info[0]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_connection_error_names_where_and_why(
+    make_session: Callable[..., bw.Session],
+) -> None:
+    """An app whose server went away is told host:port and the reason, not a class name."""
+    import socket
+
+    with socket.socket() as probe:  # a port with nobody listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with make_session(base_url=f"http://127.0.0.1:{port}/api/v1", max_retries=1) as s:
+        with pytest.raises(bw.TransportError) as info:
+            await bw.get_call_task(s, 49242970)
+    assert str(info.value) == (
+        f"cannot connect to 127.0.0.1:{port}: connection refused "
+        "[GET /callTask/49242970.json] after 2 attempts"
+    )
