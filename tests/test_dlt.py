@@ -321,6 +321,38 @@ def test_every_row_once_through_ten_percent_faults(
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
 
 
+def test_a_destination_that_cannot_merge_gets_every_row_once(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    """Files cannot merge: dlt would append each run's rows again. There every run reads
+    everything and replaces the tables, whatever ``refresh`` says."""
+    import pyarrow.dataset as ds
+
+    fake = threaded_fake(tasks=40, users_per_task=3, seed=13).fake
+    pipeline = dlt.pipeline(
+        "bangwo8_files",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.filesystem((tmp_path / "out").as_uri()),
+        dataset_name="files",
+    )
+    for _ in range(2):
+        stats = SyncStats()
+        pipeline.run(build_source(session_of(fake, backoff), "incremental", stats=stats))
+        assert stats.tasks_skipped == 0
+        fake.state.add_tasks(1)
+    fake.state.delete(fake.state.order[-1])  # as at the second run
+    for table, expected in (
+        ("call_tasks", expected_tasks(fake)),
+        ("task_users", expected_users(fake)),
+    ):
+        names = [
+            c.strip() for c in (TASK_COLUMNS if table == "call_tasks" else USER_COLUMNS).split(",")
+        ]
+        rows = ds.dataset(tmp_path / "out" / "files" / table).to_table().to_pylist()
+        got = [tuple(row[n] for n in names) for row in rows]
+        assert len(got) == len(set(got)) and set(got) == expected
+
+
 # -- state: what decides whose customers to read ----------------------------------------------
 
 
