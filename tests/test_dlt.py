@@ -562,8 +562,13 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
         destination="postgres",
         dataset_name="secrets_test",
     )
+    traces: dict[str, str] = {}  # dlt keeps the last run's trace only: each run's, as it ends
     try:
         pipeline.run(bangwo8_source(bw.Session.from_env(max_retries=10)))  # Basic auth
+        traces["basic auth trace"] = orjson.dumps(
+            pipeline.last_trace.asdict(), default=str
+        ).decode()
+        traces["basic auth trace repr"] = repr(pipeline.last_trace) + str(pipeline.last_trace)
         oauth = bw.Session(fake.client_credentials, base_url=fake.base_url, max_retries=10)
         pipeline.run(bangwo8_source(oauth, refresh="full"))  # OAuth: a secret, then a token
     finally:
@@ -575,6 +580,7 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
     assert len(secrets) >= 5  # a token was issued: the OAuth run really signed in
 
     places: dict[str, str] = {"logs": caplog.text, "output": "".join(capfd.readouterr())}
+    places |= traces
     for path in (tmp_path / "pipelines").rglob("*"):
         if path.is_file():
             places[str(path.relative_to(tmp_path))] = _texts(path)
@@ -592,6 +598,7 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
         places["warehouse state"] = str([decompress_state(row[0]) for row in states])
     # dlt kept a trace with the credentials it resolved, masked, and it was searched.
     assert f"{pg.user}:***@{pg.host}:{pg.port}" in places["trace"]
+    assert f"{pg.user}:***@{pg.host}:{pg.port}" in places["basic auth trace"]
     assert any("trace" in place for place in places)
     assert any("load" in place and "loaded" in place for place in places)  # and the packages
     leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]

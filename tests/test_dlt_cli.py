@@ -114,6 +114,50 @@ def test_sync_fake_makes_a_duckdb_file_here_and_reruns_incrementally(tmp_path: P
     assert_exact(tmp_path / first["file"], reference)
 
 
+def test_a_terminal_sees_a_progress_line_then_the_summary(tmp_path: Path) -> None:
+    """Its stderr a terminal: a progress line that counts as it goes, cleared before the one
+    summary line. A pipe (every other test here) gets the summary line alone."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    argv = ["sync", "--fake", "--fake-tasks", "300", "--fake-latency-ms", "10"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bangwo8_async", *argv],
+        cwd=tmp_path,
+        env=environment(tmp_path, {}),
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+    )
+    os.close(follower)
+    seen = b""
+    while select.select([leader], [], [], 120)[0]:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the other end closed: the command is done
+            break
+        if not chunk:
+            break
+        seen += chunk
+    assert process.wait(60) == 0
+    os.close(leader)
+    text = seen.decode().replace("\r\n", "\n")  # the terminal's own line ends
+    counts = [
+        tuple(int(n.replace(",", "")) for n in m.groups())
+        for m in re.finditer(r"\rsync: ([\d,]+) tasks  ([\d,]+) customers of ([\d,]+) tasks", text)
+    ]
+    assert len(counts) >= 2 and counts == sorted(counts) and counts[-1] != counts[0], text
+    last = text.rsplit("\r", 1)[-1].strip()  # what the terminal shows at the end
+    assert SUMMARY.match(last) and last.count("bangwo8: synced") == 1, text
+
+
+def test_a_pipe_gets_the_summary_line_alone(tmp_path: Path) -> None:
+    result = sync(tmp_path, {}, "--fake", "--fake-tasks", "50")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert SUMMARY.match(line)
+
+
 def test_sync_an_account_then_again_after_it_changed(
     tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
@@ -200,6 +244,20 @@ def test_bad_destinations_exit_2_in_one_line_before_any_request(
     assert len(lines) == 1 and lines[0].startswith("bangwo8: error: ") and words in lines[0]
     assert "pw-9f3a" not in result.stderr
     assert server.fake.log == []  # nothing was sent to Bangwo8
+
+
+def test_a_refused_login_exits_2_in_one_line_before_any_request(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], pg: PostgresServer
+) -> None:
+    server = threaded_fake(tasks=10)
+    wrong = pg.url.replace(f":{pg.password}@", ":pw-wrong-7c1@")
+    env = {**server.env, "DESTINATION__POSTGRES__CREDENTIALS": wrong}
+    result = sync(tmp_path, env, "--destination", "postgres")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("bangwo8: error: cannot reach destination postgres: "), line
+    assert "password authentication failed" in line and "pw-wrong-7c1" not in line
+    assert server.fake.log == []
 
 
 def test_missing_bangwo8_credentials_exit_2(tmp_path: Path) -> None:
@@ -388,3 +446,61 @@ def test_every_row_once_after_a_kill_9_during_a_load(
         assert_exact(where, fake)
         assert column_types(where) == declared, point
         change(fake, n)
+
+
+# -- no secret anywhere dlt or the command writes ---------------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["basic", "oauth"])
+def test_no_secret_where_sync_or_dlt_writes(
+    auth: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], pg: PostgresServer
+) -> None:
+    """``bangwo8 sync -vv`` into PostgreSQL, its password in ``.dlt/secrets.toml`` and
+    Bangwo8's credentials in the environment (an account and password, or a client secret
+    that buys tokens): none of them in the output, dlt's trace (the config it resolved),
+    state, schemas, load packages, or dlt's tables in the warehouse, searched after the
+    run (dlt keeps the last run's trace only)."""
+    from tests.test_dlt import _texts
+
+    server = threaded_fake(tasks=30, users_per_task=2, seed=14, fault_rate=0.1, retry_after=0.0)
+    fake = server.fake
+    env = {"BANGWO8_BASE_URL": fake.base_url}
+    if auth == "basic":
+        env |= {"BANGWO8_ACCOUNT": fake.account, "BANGWO8_PASSWORD": fake.password}
+    else:
+        env |= {"BANGWO8_SECRET_ID": fake.secret_id, "BANGWO8_SECRET": fake.secret}
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        "[destination.postgres.credentials]\n"
+        f'host = "{pg.host}"\nport = {pg.port}\ndatabase = "{pg.database}"\n'
+        f'username = "{pg.user}"\npassword = "{pg.password}"\n'
+    )
+    args = ["-vv", "--max-retries", "10", "--destination", "postgres", "--dataset", auth]
+    result = sync(tmp_path, env, *args)
+    assert result.returncode == 0, result.stderr
+    secrets = {"postgres password": pg.password}
+    if auth == "basic":
+        secrets["bangwo8 password"] = fake.password
+    else:
+        secrets |= {"oauth secret": fake.secret}
+        secrets |= {f"token {i}": token for i, token in enumerate(fake._tokens)}
+        assert len(secrets) > 2  # the run really signed in for a token
+
+    places = {"stdout": result.stdout, "stderr": result.stderr}
+    for path in (tmp_path / "dlt").rglob("*"):
+        if path.is_file():
+            places[str(path.relative_to(tmp_path))] = _texts(path)
+    import psycopg2
+
+    with psycopg2.connect(pg.url) as db, db.cursor() as cursor:
+        for table in ("_dlt_pipeline_state", "_dlt_version", "_dlt_loads"):
+            cursor.execute(f"SELECT * FROM {auth}.{table}")
+            places[table] = str(cursor.fetchall())
+    db.close()
+    # Where dlt keeps the config it resolved, and the run's packages, were searched.
+    trace = next(text for where, text in places.items() if where.endswith("trace.pickle"))
+    assert "key='password'" in trace and "provider_name='secrets.toml'" in trace
+    assert any("/load/loaded/" in where for where in places)
+    assert "GET " in result.stderr  # -vv logged every request
+    leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]
+    assert leaks == []
