@@ -23,6 +23,7 @@ import pytest
 
 from bangwo8_async.testing import FakeBangwo8
 from tests._postgres import PostgresServer, find_binaries, postgres_server
+from tests._terminal import on_a_terminal
 from tests.conftest import ThreadedFake
 from tests.test_dlt import (
     DECLARED,
@@ -117,31 +118,9 @@ def test_sync_fake_makes_a_duckdb_file_here_and_reruns_incrementally(tmp_path: P
 def test_a_terminal_sees_a_progress_line_then_the_summary(tmp_path: Path) -> None:
     """Its stderr a terminal: a progress line that counts as it goes, cleared before the one
     summary line. A pipe (every other test here) gets the summary line alone."""
-    import pty
-    import select
-
-    leader, follower = pty.openpty()
     argv = ["sync", "--fake", "--fake-tasks", "300", "--fake-latency-ms", "10"]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bangwo8_async", *argv],
-        cwd=tmp_path,
-        env=environment(tmp_path, {}),
-        stdout=subprocess.DEVNULL,
-        stderr=follower,
-    )
-    os.close(follower)
-    seen = b""
-    while select.select([leader], [], [], 120)[0]:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the other end closed: the command is done
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert process.wait(60) == 0
-    os.close(leader)
-    text = seen.decode().replace("\r\n", "\n")  # the terminal's own line ends
+    code, text = on_a_terminal(argv, environment(tmp_path, {}), tmp_path)
+    assert code == 0, text
     counts = [
         tuple(int(n.replace(",", "")) for n in m.groups())
         for m in re.finditer(r"\rsync: ([\d,]+) tasks  ([\d,]+) customers of ([\d,]+) tasks", text)
