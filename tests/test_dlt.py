@@ -50,7 +50,7 @@ def _id(text: str) -> int | None:
     return int(text) if text != "" else None
 
 
-def _progress(raw: str) -> tuple[int | None, str]:
+def _expected_progress(raw: str) -> tuple[int | None, str]:
     if raw in _PROGRESS:
         return _PROGRESS[raw], raw
     if raw.lstrip("-").isdigit():
@@ -99,7 +99,7 @@ def expected_users(fake: FakeBangwo8, only: set[int] | None = None) -> set[tuple
                 user["phone"],
             ]
             key = hashlib.blake2b(orjson.dumps(identity), digest_size=16).hexdigest()
-            rows.add((key, *identity, *_progress(str(user["progress"]))))
+            rows.add((key, *identity, *_expected_progress(str(user["progress"]))))
     return rows
 
 

@@ -88,7 +88,7 @@ def _day_and_time(value: date | datetime) -> tuple[date, time | None]:
     return value, None
 
 
-def _progress(value: Progress | str) -> tuple[int | None, str | None]:
+def _code_and_label(value: Progress | str) -> tuple[int | None, str | None]:
     """A progress as (code, label); an unknown one keeps its raw text as the label, and its
     number as the code when it is a whole number."""
     if isinstance(value, Progress):
@@ -127,7 +127,7 @@ def _task_columns(tasks: Sequence[CallTask]) -> dict[str, list[Any]]:
 
 
 def _user_columns(users: Sequence[TaskUser]) -> dict[str, list[Any]]:
-    progress = [_progress(u.progress) for u in users]
+    progress = [_code_and_label(u.progress) for u in users]
     return {
         "row_key": [row_key(u) for u in users],
         "call_task_id": [u.call_task_id for u in users],
