@@ -514,6 +514,32 @@ def test_credentials_from_the_environment(
     assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
 
 
+def test_the_module_docstring_example_runs_and_reruns(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example a reader meets first (the module docstring, in the API reference), run
+    as written, twice: the second run merges."""
+    import itertools
+    import textwrap
+
+    import bangwo8_async.dlt
+
+    lines = (bangwo8_async.dlt.__doc__ or "").split("::\n", 1)[1].splitlines()
+    block = itertools.takewhile(lambda line: not line or line.startswith(" "), lines)
+    example = textwrap.dedent("\n".join(block))
+    assert "bangwo8_source()" in example
+    server = threaded_fake(tasks=30, users_per_task=2, seed=15)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.chdir(tmp_path)  # the DuckDB file goes here
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "<bangwo8_async.dlt docstring>", "exec"), namespace)
+    pipeline = namespace["pipeline"]
+    pipeline.run(bangwo8_source())
+    assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
+
+
 # -- no secret anywhere dlt writes ------------------------------------------------------------
 
 
