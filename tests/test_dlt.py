@@ -248,13 +248,25 @@ def assert_declared_types(pipeline: Any, kind: str) -> None:
             assert found[column] == TYPES[kind][declared], (table, column, found[column])
 
 
-def test_sync_then_resync_after_the_server_changed(
-    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
-) -> None:
-    fake = threaded_fake(tasks=150, users_per_task=3, seed=3).fake
+def first_sync(
+    warehouse: Warehouse,
+    threaded_fake: Callable[..., ThreadedFake],
+    backoff: bw.Backoff,
+    **options: Any,
+) -> tuple[FakeBangwo8, bw.Session, Any]:
+    """A fake server (3 customers a task unless told), a session on it, and a pipeline into
+    the warehouse that has synced it once."""
+    fake = threaded_fake(**{"users_per_task": 3, **options}).fake
     session = session_of(fake, backoff)
     pipeline = warehouse()
     pipeline.run(bangwo8_source(session))
+    return fake, session, pipeline
+
+
+def test_sync_then_resync_after_the_server_changed(
+    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    fake, session, pipeline = first_sync(warehouse, threaded_fake, backoff, tasks=150, seed=3)
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
     assert_declared_types(pipeline, warehouse.kind)  # type: ignore[attr-defined]
     assert any("外呼任务" in row[1] for row in rows_of(pipeline, "call_tasks"))
@@ -302,6 +314,18 @@ def test_sync_then_resync_after_the_server_changed(
     assert customers_read(fake, before) == set(state.order)
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
     assert_declared_types(pipeline, warehouse.kind)  # type: ignore[attr-defined]
+
+
+def test_a_full_refresh_of_an_account_with_no_task_left_empties_the_tables(
+    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    fake, session, pipeline = first_sync(warehouse, threaded_fake, backoff, tasks=20, seed=16)
+    for call_task_id in list(fake.state.order):
+        fake.state.delete(call_task_id)
+    pipeline.run(bangwo8_source(session))  # incremental: nothing to read, nothing changes
+    assert len(rows_of(pipeline, "call_tasks")) == 20
+    pipeline.run(bangwo8_source(session, refresh="full"))
+    assert rows_of(pipeline, "call_tasks") == [] and rows_of(pipeline, "task_users") == []
 
 
 def test_every_row_once_through_ten_percent_faults(

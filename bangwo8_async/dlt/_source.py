@@ -98,7 +98,7 @@ async def _task_pages(template: Session, arrow: bool, stats: SyncStats) -> Async
                 if len(batch) >= BATCH_ROWS:
                     yield _rows.task_table(batch) if arrow else _rows.task_dicts(batch)
                     batch = []
-        if batch:
+        if batch or not seen:  # no task at all: an empty table, whose merge still runs
             yield _rows.task_table(batch) if arrow else _rows.task_dicts(batch)
 
 
@@ -143,13 +143,14 @@ async def _customer_pages(
         )
         keys: dict[int, set[str]] = {}  # row keys of the tasks still being read
         batch: list[TaskUser] = []
+        sent = False
         async with contextlib.aclosing(users):
             async for taken in users:
                 batch += _new_rows(taken, keys, plan, stats)
                 if len(batch) >= BATCH_ROWS:
                     yield _rows.user_table(batch) if arrow else _rows.user_dicts(batch)
-                    batch = []
-        if batch:
+                    batch, sent = [], True
+        if batch or not sent:  # no customer at all: an empty table, whose merge still runs
             yield _rows.user_table(batch) if arrow else _rows.user_dicts(batch)
 
 
