@@ -30,8 +30,8 @@ from bangwo8_async.converter import (
     _int,
     _optional_int,
     _parse_moment,
-    _progress,
-    _status,
+    _parse_progress,
+    _parse_status,
     _str,
     make_converter,
 )
@@ -67,7 +67,7 @@ def plain_tasks(page: list[dict[str, Any]]) -> list[bw.CallTask]:
                 _str(d["task_name"]),
                 _parse_moment(start),
                 _parse_moment(d["task_end"]),
-                _status(d["complete"]),
+                _parse_status(d["complete"]),
             )
         )
     return out
@@ -85,7 +85,7 @@ def plain_users(page: list[dict[str, Any]]) -> list[bw.TaskUser]:
                 _str(u["userName"]),
                 _str(u["companyName"]),
                 _str(u["phone"]),
-                _progress(u["progress"]),
+                _parse_progress(u["progress"]),
             )
         )
     return out

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import pty
-import select
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +13,7 @@ from bangwo8_async.cli.progress import ProgressLine, duration
 from bangwo8_async.export.loop import ExportRequest, _UserCounts, run_export
 from bangwo8_async.export.sinks import StdoutSink
 from bangwo8_async.testing import FakeBangwo8
+from tests._terminal import on_a_terminal
 from tests.conftest import ThreadedFake
 
 from .test_cli import ENV, bangwo8
@@ -156,31 +152,10 @@ async def test_the_export_passes_the_total_it_knows(what: str) -> None:
 
 def test_a_terminal_sees_the_share_and_the_time_left(tmp_path: Path) -> None:
     """The whole command, its stderr a terminal: the line as a user sees it."""
-    leader, follower = pty.openpty()
     argv = ["export", "users", "--fake", "--fake-tasks", "60", "--fake-latency-ms", "15"]
     argv += ["--concurrency", "2", "-o", str(tmp_path / "u.csv")]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bangwo8_async", *argv],
-        stderr=follower,
-        stdout=subprocess.DEVNULL,
-        env=ENV,
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        ready, _, _ = select.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:  # the other end closed: the command is done
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert proc.wait(60) == 0
-    os.close(leader)
-    text = seen.decode()
+    code, text = on_a_terminal(argv, ENV)
+    assert code == 0, text
     assert "/~180 items" in text and "% " in text and " left" in text, text
     assert text.rstrip().splitlines()[-1].startswith("bangwo8: users: 180 rows written")
 

@@ -50,7 +50,7 @@ def _id(text: str) -> int | None:
     return int(text) if text != "" else None
 
 
-def _progress(raw: str) -> tuple[int | None, str]:
+def _expected_progress(raw: str) -> tuple[int | None, str]:
     if raw in _PROGRESS:
         return _PROGRESS[raw], raw
     if raw.lstrip("-").isdigit():
@@ -99,7 +99,7 @@ def expected_users(fake: FakeBangwo8, only: set[int] | None = None) -> set[tuple
                 user["phone"],
             ]
             key = hashlib.blake2b(orjson.dumps(identity), digest_size=16).hexdigest()
-            rows.add((key, *identity, *_progress(str(user["progress"]))))
+            rows.add((key, *identity, *_expected_progress(str(user["progress"]))))
     return rows
 
 
@@ -248,13 +248,25 @@ def assert_declared_types(pipeline: Any, kind: str) -> None:
             assert found[column] == TYPES[kind][declared], (table, column, found[column])
 
 
-def test_sync_then_resync_after_the_server_changed(
-    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
-) -> None:
-    fake = threaded_fake(tasks=150, users_per_task=3, seed=3).fake
+def first_sync(
+    warehouse: Warehouse,
+    threaded_fake: Callable[..., ThreadedFake],
+    backoff: bw.Backoff,
+    **options: Any,
+) -> tuple[FakeBangwo8, bw.Session, Any]:
+    """A fake server (3 customers a task unless told), a session on it, and a pipeline into
+    the warehouse that has synced it once."""
+    fake = threaded_fake(**{"users_per_task": 3, **options}).fake
     session = session_of(fake, backoff)
     pipeline = warehouse()
     pipeline.run(bangwo8_source(session))
+    return fake, session, pipeline
+
+
+def test_sync_then_resync_after_the_server_changed(
+    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    fake, session, pipeline = first_sync(warehouse, threaded_fake, backoff, tasks=150, seed=3)
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
     assert_declared_types(pipeline, warehouse.kind)  # type: ignore[attr-defined]
     assert any("外呼任务" in row[1] for row in rows_of(pipeline, "call_tasks"))
@@ -304,6 +316,18 @@ def test_sync_then_resync_after_the_server_changed(
     assert_declared_types(pipeline, warehouse.kind)  # type: ignore[attr-defined]
 
 
+def test_a_full_refresh_of_an_account_with_no_task_left_empties_the_tables(
+    warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    fake, session, pipeline = first_sync(warehouse, threaded_fake, backoff, tasks=20, seed=16)
+    for call_task_id in list(fake.state.order):
+        fake.state.delete(call_task_id)
+    pipeline.run(bangwo8_source(session))  # incremental: nothing to read, nothing changes
+    assert len(rows_of(pipeline, "call_tasks")) == 20
+    pipeline.run(bangwo8_source(session, refresh="full"))
+    assert rows_of(pipeline, "call_tasks") == [] and rows_of(pipeline, "task_users") == []
+
+
 def test_every_row_once_through_ten_percent_faults(
     warehouse: Warehouse, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
 ) -> None:
@@ -319,6 +343,38 @@ def test_every_row_once_through_ten_percent_faults(
         fake.state.set_customers(call_task_id, [wire_user(call_task_id % 1000, "0")])
     pipeline.run(bangwo8_source(session))
     assert_exact(pipeline, expected_tasks(fake), expected_users(fake))
+
+
+def test_a_destination_that_cannot_merge_gets_every_row_once(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], backoff: bw.Backoff
+) -> None:
+    """Files cannot merge: dlt would append each run's rows again. There every run reads
+    everything and replaces the tables, whatever ``refresh`` says."""
+    import pyarrow.dataset as ds
+
+    fake = threaded_fake(tasks=40, users_per_task=3, seed=13).fake
+    pipeline = dlt.pipeline(
+        "bangwo8_files",
+        pipelines_dir=str(tmp_path / "pipelines"),
+        destination=dlt.destinations.filesystem((tmp_path / "out").as_uri()),
+        dataset_name="files",
+    )
+    for _ in range(2):
+        stats = SyncStats()
+        pipeline.run(build_source(session_of(fake, backoff), "incremental", stats=stats))
+        assert stats.tasks_skipped == 0
+        fake.state.add_tasks(1)
+    fake.state.delete(fake.state.order[-1])  # as at the second run
+    for table, expected in (
+        ("call_tasks", expected_tasks(fake)),
+        ("task_users", expected_users(fake)),
+    ):
+        names = [
+            c.strip() for c in (TASK_COLUMNS if table == "call_tasks" else USER_COLUMNS).split(",")
+        ]
+        rows = ds.dataset(tmp_path / "out" / "files" / table).to_table().to_pylist()
+        got = [tuple(row[n] for n in names) for row in rows]
+        assert len(got) == len(set(got)) and set(got) == expected
 
 
 # -- state: what decides whose customers to read ----------------------------------------------
@@ -482,6 +538,32 @@ def test_credentials_from_the_environment(
     assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
 
 
+def test_the_module_docstring_example_runs_and_reruns(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example a reader meets first (the module docstring, in the API reference), run
+    as written, twice: the second run merges."""
+    import itertools
+    import textwrap
+
+    import bangwo8_async.dlt
+
+    lines = (bangwo8_async.dlt.__doc__ or "").split("::\n", 1)[1].splitlines()
+    block = itertools.takewhile(lambda line: not line or line.startswith(" "), lines)
+    example = textwrap.dedent("\n".join(block))
+    assert "bangwo8_source()" in example
+    server = threaded_fake(tasks=30, users_per_task=2, seed=15)
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.chdir(tmp_path)  # the DuckDB file goes here
+    namespace: dict[str, Any] = {}
+    exec(compile(example, "<bangwo8_async.dlt docstring>", "exec"), namespace)
+    pipeline = namespace["pipeline"]
+    pipeline.run(bangwo8_source())
+    assert_exact(pipeline, expected_tasks(server.fake), expected_users(server.fake))
+
+
 # -- no secret anywhere dlt writes ------------------------------------------------------------
 
 
@@ -530,8 +612,13 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
         destination="postgres",
         dataset_name="secrets_test",
     )
+    traces: dict[str, str] = {}  # dlt keeps the last run's trace only: each run's, as it ends
     try:
         pipeline.run(bangwo8_source(bw.Session.from_env(max_retries=10)))  # Basic auth
+        traces["basic auth trace"] = orjson.dumps(
+            pipeline.last_trace.asdict(), default=str
+        ).decode()
+        traces["basic auth trace repr"] = repr(pipeline.last_trace) + str(pipeline.last_trace)
         oauth = bw.Session(fake.client_credentials, base_url=fake.base_url, max_retries=10)
         pipeline.run(bangwo8_source(oauth, refresh="full"))  # OAuth: a secret, then a token
     finally:
@@ -543,6 +630,7 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
     assert len(secrets) >= 5  # a token was issued: the OAuth run really signed in
 
     places: dict[str, str] = {"logs": caplog.text, "output": "".join(capfd.readouterr())}
+    places |= traces
     for path in (tmp_path / "pipelines").rglob("*"):
         if path.is_file():
             places[str(path.relative_to(tmp_path))] = _texts(path)
@@ -560,6 +648,7 @@ def test_no_secret_in_state_trace_schema_packages_or_logs(
         places["warehouse state"] = str([decompress_state(row[0]) for row in states])
     # dlt kept a trace with the credentials it resolved, masked, and it was searched.
     assert f"{pg.user}:***@{pg.host}:{pg.port}" in places["trace"]
+    assert f"{pg.user}:***@{pg.host}:{pg.port}" in places["basic auth trace"]
     assert any("trace" in place for place in places)
     assert any("load" in place and "loaded" in place for place in places)  # and the packages
     leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]

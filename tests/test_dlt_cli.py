@@ -23,8 +23,17 @@ import pytest
 
 from bangwo8_async.testing import FakeBangwo8
 from tests._postgres import PostgresServer, find_binaries, postgres_server
+from tests._terminal import on_a_terminal
 from tests.conftest import ThreadedFake
-from tests.test_dlt import TASK_COLUMNS, USER_COLUMNS, expected_tasks, expected_users, wire_user
+from tests.test_dlt import (
+    DECLARED,
+    TASK_COLUMNS,
+    TYPES,
+    USER_COLUMNS,
+    expected_tasks,
+    expected_users,
+    wire_user,
+)
 
 ENV = {k: v for k, v in os.environ.items() if not k.startswith(("BANGWO8_", "DESTINATION__"))}
 SUMMARY = re.compile(
@@ -104,6 +113,28 @@ def test_sync_fake_makes_a_duckdb_file_here_and_reruns_incrementally(tmp_path: P
     assert second["skipped"] == len(settled) and second["customers_skipped"] == 3 * len(settled)
     assert second["rows"] == 3000 + 3 * (3000 - len(settled))
     assert_exact(tmp_path / first["file"], reference)
+
+
+def test_a_terminal_sees_a_progress_line_then_the_summary(tmp_path: Path) -> None:
+    """Its stderr a terminal: a progress line that counts as it goes, cleared before the one
+    summary line. A pipe (every other test here) gets the summary line alone."""
+    argv = ["sync", "--fake", "--fake-tasks", "300", "--fake-latency-ms", "10"]
+    code, text = on_a_terminal(argv, environment(tmp_path, {}), tmp_path)
+    assert code == 0, text
+    counts = [
+        tuple(int(n.replace(",", "")) for n in m.groups())
+        for m in re.finditer(r"\rsync: ([\d,]+) tasks  ([\d,]+) customers of ([\d,]+) tasks", text)
+    ]
+    assert len(counts) >= 2 and counts == sorted(counts) and counts[-1] != counts[0], text
+    last = text.rsplit("\r", 1)[-1].strip()  # what the terminal shows at the end
+    assert SUMMARY.match(last) and last.count("bangwo8: synced") == 1, text
+
+
+def test_a_pipe_gets_the_summary_line_alone(tmp_path: Path) -> None:
+    result = sync(tmp_path, {}, "--fake", "--fake-tasks", "50")
+    assert result.returncode == 0, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert SUMMARY.match(line)
 
 
 def test_sync_an_account_then_again_after_it_changed(
@@ -194,6 +225,20 @@ def test_bad_destinations_exit_2_in_one_line_before_any_request(
     assert server.fake.log == []  # nothing was sent to Bangwo8
 
 
+def test_a_refused_login_exits_2_in_one_line_before_any_request(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], pg: PostgresServer
+) -> None:
+    server = threaded_fake(tasks=10)
+    wrong = pg.url.replace(f":{pg.password}@", ":pw-wrong-7c1@")
+    env = {**server.env, "DESTINATION__POSTGRES__CREDENTIALS": wrong}
+    result = sync(tmp_path, env, "--destination", "postgres")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("bangwo8: error: cannot reach destination postgres: "), line
+    assert "password authentication failed" in line and "pw-wrong-7c1" not in line
+    assert server.fake.log == []
+
+
 def test_missing_bangwo8_credentials_exit_2(tmp_path: Path) -> None:
     result = sync(tmp_path, {})
     assert result.returncode == 2
@@ -203,16 +248,9 @@ def test_missing_bangwo8_credentials_exit_2(tmp_path: Path) -> None:
 # -- kill -9 ----------------------------------------------------------------------------------
 
 
-def _stage_reached(pipelines: Path, stage: str) -> bool:
-    """Whether a sync has a package in ``stage``: extracted (normalize/extracted) or
-    normalized and being loaded (load/normalized)."""
-    where = {"extract": "normalize/extracted", "load": "load/normalized"}[stage]
-    return any(p.is_dir() for p in pipelines.glob(f"*/{where}/*"))
-
-
-def kill_at(tmp_path: Path, env: dict[str, str], stage: str, args: list[str]) -> int | None:
-    """Start a sync and kill -9 it once it reaches ``stage``; its return code if it ended
-    first, else ``None``."""
+def kill_after_extract(tmp_path: Path, env: dict[str, str], args: list[str]) -> int | None:
+    """Start a sync and kill -9 it once it has extracted a package (before it is
+    normalised); its return code if it ended first, else ``None``."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bangwo8_async", "sync", *args],
         cwd=tmp_path,
@@ -223,7 +261,7 @@ def kill_at(tmp_path: Path, env: dict[str, str], stage: str, args: list[str]) ->
     pipelines = tmp_path / "dlt" / "pipelines"
     deadline = time.monotonic() + 240
     while process.poll() is None and time.monotonic() < deadline:
-        if _stage_reached(pipelines, stage):
+        if any(p.is_dir() for p in pipelines.glob("*/normalize/extracted/*")):
             process.send_signal(signal.SIGKILL)
             process.wait()
             return None
@@ -239,19 +277,136 @@ def pg() -> Any:
         yield server
 
 
-@pytest.mark.parametrize(
-    ("destination", "stage"), [("duckdb", "extract"), ("duckdb", "load"), ("postgres", "load")]
-)
-def test_every_row_once_after_a_kill_9(
-    destination: str,
-    stage: str,
-    tmp_path: Path,
-    threaded_fake: Callable[..., ThreadedFake],
-    request: pytest.FixtureRequest,
+def test_every_row_once_after_a_kill_9_during_extract(
+    tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
     server = threaded_fake(
         tasks=200, users_per_task=6, seed=21, fault_rate=0.1, retry_after=0.0, latency=0.002
     )
+    fake = server.fake
+    args = ["--max-retries", "10"]
+    kills = 0
+    for _ in range(2):  # a first sync, then one after the server changed
+        ended = kill_after_extract(tmp_path, server.env, args)
+        kills += ended is None
+        assert ended in (None, 0)
+        result = sync(tmp_path, server.env, *args)
+        assert result.returncode == 0, result.stderr
+        assert_exact(tmp_path / "bangwo8_sync.duckdb", fake)
+        change(fake, kills)
+    assert kills >= 1  # a kill really landed there
+
+
+def change(fake: FakeBangwo8, n: int) -> None:
+    """The server between two syncs: a task in progress has new customers, three are new."""
+    running = [i for i in fake.state.order if fake.state.task(i).complete == "进行中"]  # type: ignore[union-attr]
+    fake.state.set_customers(running[n], [wire_user(n, "1"), wire_user(9, "-1")])
+    fake.state.add_tasks(3)
+
+
+#: ``bangwo8 sync`` that kills itself (SIGKILL, as kill -9) at one point of dlt's load step,
+#: named by the first argument. dlt loads a package job by job: each table's rows into a
+#: staging table (a ``.parquet`` job), then one merge per table (a ``.sql`` job, in a
+#: transaction), then it records the load (``_dlt_loads``) and moves the package to "loaded".
+_KILL_DURING_LOAD = """
+import contextlib, os, runpy, signal, sys
+from dlt.common.destination.client import RunnableLoadJob
+from dlt.common.storages.load_package import PackageStorage
+from dlt.common.storages.load_storage import LoadStorage
+from dlt.destinations.job_client_impl import SqlLoadJob
+
+point = sys.argv.pop(1)
+die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+release = RunnableLoadJob._release
+def die_once_copied(self, next_state):
+    name = self.file_name()
+    if point == "copied" and next_state == "completed" and name.startswith("task_users."):
+        if not name.endswith(".sql"):
+            die()
+    return release(self, next_state)
+transaction = SqlLoadJob.maybe_transaction
+@contextlib.contextmanager
+def die_before_commit(self, sql):
+    with transaction(self, sql):
+        yield
+        if point == "merging":
+            die()
+complete_job = PackageStorage.complete_job
+def die_once_merged(self, load_id, file_name):
+    moved = complete_job(self, load_id, file_name)
+    if point == "merged" and file_name.endswith(".sql"):
+        die()
+    return moved
+complete_package = LoadStorage.complete_load_package
+def die_before_moving(self, load_id, aborted):
+    if point == "recorded":
+        die()
+    return complete_package(self, load_id, aborted)
+RunnableLoadJob._release = die_once_copied
+SqlLoadJob.maybe_transaction = die_before_commit
+PackageStorage.complete_job = die_once_merged
+LoadStorage.complete_load_package = die_before_moving
+sys.argv[0] = "bangwo8"
+runpy.run_module("bangwo8_async", run_name="__main__")
+"""
+
+#: Where the load is killed: the customers copied (into staging, or with ``--full-refresh``
+#: into the table) but the job not yet marked done, so dlt runs it again; a merge run but
+#: not committed; one table merged, the other not; every table merged and the load
+#: recorded in the warehouse, but the package not yet moved to "loaded".
+KILL_POINTS = ("copied", "merging", "merged", "recorded")
+#: Each sync of the test below, killed at a point: incremental, then a full refresh (a merge
+#: that replaces every row).
+KILLS = [(point, []) for point in KILL_POINTS] + [("copied", ["--full-refresh"])]
+
+
+def kill_during_load(cwd: Path, env: dict[str, str], point: str, args: list[str]) -> None:
+    """A sync that is killed at ``point`` of its load; it must really die there."""
+    result = subprocess.run(
+        [sys.executable, "-c", _KILL_DURING_LOAD, point, "sync", *args],
+        cwd=cwd,
+        env=environment(cwd, env),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert result.returncode == -signal.SIGKILL, (point, result.returncode, result.stderr)
+
+
+def column_types(where: Path | str, dataset: str = "bangwo8") -> dict[str, dict[str, str]]:
+    """Each table's column types as the warehouse reports them (dlt's own columns left out)."""
+    query = (
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        f"WHERE table_schema = '{dataset}' AND table_name IN ('call_tasks', 'task_users')"
+    )
+    if isinstance(where, Path):
+        with duckdb.connect(str(where), read_only=True) as db:
+            rows = db.execute(query).fetchall()
+    else:
+        import psycopg2
+
+        with psycopg2.connect(where) as db, db.cursor() as cursor:
+            cursor.execute(query)
+            rows = cursor.fetchall()
+        db.close()
+    types: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        if not column.startswith("_dlt"):
+            types.setdefault(table, {})[column] = kind.lower()
+    return types
+
+
+@pytest.mark.parametrize("destination", ["duckdb", "postgres"])
+def test_every_row_once_after_a_kill_9_during_a_load(
+    destination: str,
+    tmp_path: Path,
+    threaded_fake: Callable[..., ThreadedFake],
+    request: pytest.FixtureRequest,
+) -> None:
+    """kill -9 at each point of dlt's load, then a plain rerun: every row once, each column
+    of its declared type; then the server changes and the next sync is killed elsewhere."""
+    server = threaded_fake(tasks=200, users_per_task=6, seed=21, fault_rate=0.1, retry_after=0.0)
     fake = server.fake
     env = dict(server.env)
     where: Path | str = tmp_path / "bangwo8_sync.duckdb"
@@ -259,15 +414,72 @@ def test_every_row_once_after_a_kill_9(
     if destination == "postgres":
         database: PostgresServer = request.getfixturevalue("pg")
         env["DESTINATION__POSTGRES__CREDENTIALS"] = where = database.url
-    kills = 0
-    for _ in range(2):  # a first sync, then one after the server changed
-        ended = kill_at(tmp_path, env, stage, args)
-        kills += ended is None
-        assert ended in (None, 0)
+    declared = {
+        table: {column: TYPES[destination][kind] for column, kind in columns.items()}
+        for table, columns in DECLARED.items()
+    }
+    for n, (point, refresh) in enumerate(KILLS):
+        kill_during_load(tmp_path, env, point, [*args, *refresh])
         result = sync(tmp_path, env, *args)
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == 0, (point, result.stderr)
         assert_exact(where, fake)
-        running = [i for i in fake.state.order if fake.state.task(i).complete == "进行中"]  # type: ignore[union-attr]
-        fake.state.set_customers(running[kills], [wire_user(kills, "1"), wire_user(9, "-1")])
-        fake.state.add_tasks(3)
-    assert kills >= 1  # a kill really landed in that stage
+        assert column_types(where) == declared, point
+        change(fake, n)
+
+
+# -- no secret anywhere dlt or the command writes ---------------------------------------------
+
+
+@pytest.mark.parametrize("auth", ["basic", "oauth"])
+def test_no_secret_where_sync_or_dlt_writes(
+    auth: str, tmp_path: Path, threaded_fake: Callable[..., ThreadedFake], pg: PostgresServer
+) -> None:
+    """``bangwo8 sync -vv`` into PostgreSQL, its password in ``.dlt/secrets.toml`` and
+    Bangwo8's credentials in the environment (an account and password, or a client secret
+    that buys tokens): none of them in the output, dlt's trace (the config it resolved),
+    state, schemas, load packages, or dlt's tables in the warehouse, searched after the
+    run (dlt keeps the last run's trace only)."""
+    from tests.test_dlt import _texts
+
+    server = threaded_fake(tasks=30, users_per_task=2, seed=14, fault_rate=0.1, retry_after=0.0)
+    fake = server.fake
+    env = {"BANGWO8_BASE_URL": fake.base_url}
+    if auth == "basic":
+        env |= {"BANGWO8_ACCOUNT": fake.account, "BANGWO8_PASSWORD": fake.password}
+    else:
+        env |= {"BANGWO8_SECRET_ID": fake.secret_id, "BANGWO8_SECRET": fake.secret}
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "secrets.toml").write_text(
+        "[destination.postgres.credentials]\n"
+        f'host = "{pg.host}"\nport = {pg.port}\ndatabase = "{pg.database}"\n'
+        f'username = "{pg.user}"\npassword = "{pg.password}"\n'
+    )
+    args = ["-vv", "--max-retries", "10", "--destination", "postgres", "--dataset", auth]
+    result = sync(tmp_path, env, *args)
+    assert result.returncode == 0, result.stderr
+    secrets = {"postgres password": pg.password}
+    if auth == "basic":
+        secrets["bangwo8 password"] = fake.password
+    else:
+        secrets |= {"oauth secret": fake.secret}
+        secrets |= {f"token {i}": token for i, token in enumerate(fake._tokens)}
+        assert len(secrets) > 2  # the run really signed in for a token
+
+    places = {"stdout": result.stdout, "stderr": result.stderr}
+    for path in (tmp_path / "dlt").rglob("*"):
+        if path.is_file():
+            places[str(path.relative_to(tmp_path))] = _texts(path)
+    import psycopg2
+
+    with psycopg2.connect(pg.url) as db, db.cursor() as cursor:
+        for table in ("_dlt_pipeline_state", "_dlt_version", "_dlt_loads"):
+            cursor.execute(f"SELECT * FROM {auth}.{table}")
+            places[table] = str(cursor.fetchall())
+    db.close()
+    # Where dlt keeps the config it resolved, and the run's packages, were searched.
+    trace = next(text for where, text in places.items() if where.endswith("trace.pickle"))
+    assert "key='password'" in trace and "provider_name='secrets.toml'" in trace
+    assert any("/load/loaded/" in where for where in places)
+    assert "GET " in result.stderr  # -vv logged every request
+    leaks = [(what, where) for what, s in secrets.items() for where, t in places.items() if s in t]
+    assert leaks == []

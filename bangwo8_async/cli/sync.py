@@ -80,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)
     where = _check_reachable(pipeline, args.destination)
-    if not args.full_refresh and not _merges(pipeline):
+    from .dlt._source import merges
+
+    if not args.full_refresh and not merges(pipeline):
         print(
             f"bangwo8: {args.destination} cannot merge (dlt's delete-insert): this sync reads "
             "everything and replaces the tables",
@@ -156,16 +158,6 @@ def _check_reachable(pipeline: Pipeline, name: str) -> str:
     except Exception as exc:
         raise UsageError(f"cannot reach destination {name}: {_first_line(exc)}") from None
     return _location(name, config)
-
-
-def _merges(pipeline: Pipeline) -> bool:
-    """Whether the destination merges as the incremental sync needs (files do not: dlt would
-    append every sync's rows again)."""
-    try:
-        strategies = pipeline.destination.capabilities().supported_merge_strategies
-    except Exception:  # a destination that cannot say: take it at its word that it merges
-        return True
-    return strategies is None or "delete-insert" in strategies
 
 
 def _first_line(exc: BaseException) -> str:

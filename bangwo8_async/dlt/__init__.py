@@ -5,13 +5,16 @@
     import dlt
     from bangwo8_async.dlt import bangwo8_source
 
-    pipeline = dlt.pipeline("bangwo8", destination="duckdb", dataset_name="bangwo8")
+    pipeline = dlt.pipeline("bangwo8_sync", destination="duckdb", dataset_name="bangwo8")
     pipeline.run(bangwo8_source())
 
+(The DuckDB file is named after the pipeline: a file and a dataset of one name
+confuse DuckDB, so name them apart.)
+
 Two resources: ``call_tasks`` (merged on ``call_task_id``) and ``task_users``
-(every customer of every task, with ``row_key``, a digest of the SDK's row
-identity, unique; merged task by task on ``call_task_id``, so a task read
-again replaces its customers). A rerun of the same pipeline reads every task
+(every customer of every task, keyed by ``row_key``, a digest of the SDK's row
+identity; merged task by task on ``call_task_id``, so a task read again
+replaces its customers). A rerun of the same pipeline reads every task
 but customers only for tasks that are new, were in progress at the last run,
 or changed status; ``refresh="full"`` reads everything and replaces the tables.
 """

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread", "drive"]
@@ -51,7 +51,7 @@ class LoopThread:
             self.loop.close()
 
 
-def drive(produce: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
+def drive(produce: Callable[[], AsyncIterator[T]]) -> Generator[T, None, None]:
     """Yield what ``produce()`` yields, running it in an event loop thread of its own.
 
     An error in the producer is raised here; closing this generator early (or an

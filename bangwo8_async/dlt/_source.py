@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from typing import Any, Literal
 
 import attrs
 import dlt
+from dlt.common.pipeline import current_pipeline
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
@@ -27,7 +28,7 @@ from ..session import Session
 from . import _rows
 from ._loop import drive
 
-__all__ = ["SyncStats", "build_source"]
+__all__ = ["SyncStats", "build_source", "merges", "needs_customers"]
 
 Refresh = Literal["incremental", "full"]
 
@@ -97,7 +98,7 @@ async def _task_pages(template: Session, arrow: bool, stats: SyncStats) -> Async
                 if len(batch) >= BATCH_ROWS:
                     yield _rows.task_table(batch) if arrow else _rows.task_dicts(batch)
                     batch = []
-        if batch:
+        if batch or not seen:  # no task at all: an empty table, whose merge still runs
             yield _rows.task_table(batch) if arrow else _rows.task_dicts(batch)
 
 
@@ -142,13 +143,14 @@ async def _customer_pages(
         )
         keys: dict[int, set[str]] = {}  # row keys of the tasks still being read
         batch: list[TaskUser] = []
+        sent = False
         async with contextlib.aclosing(users):
             async for taken in users:
                 batch += _new_rows(taken, keys, plan, stats)
                 if len(batch) >= BATCH_ROWS:
                     yield _rows.user_table(batch) if arrow else _rows.user_dicts(batch)
-                    batch = []
-        if batch:
+                    batch, sent = [], True
+        if batch or not sent:  # no customer at all: an empty table, whose merge still runs
             yield _rows.user_table(batch) if arrow else _rows.user_dicts(batch)
 
 
@@ -202,6 +204,12 @@ def _new_rows(
 # -- the dlt side: resources and their state --------------------------------------------------
 
 
+def _pipeline() -> Any:
+    """The pipeline running this source, or ``None`` (the source iterated on its own: asking
+    ``dlt.current.pipeline()`` then would make a default pipeline on disk)."""
+    return current_pipeline()
+
+
 def _target() -> str:
     """Which warehouse this run loads into, as a digest: the state of another one (a new
     dataset, another DuckDB file, another server) must not decide what to skip here.
@@ -210,29 +218,66 @@ def _target() -> str:
     credentials, which leaves out passwords.
     """
     parts: list[str] = []
+    pipeline = _pipeline()
     try:
-        pipeline = dlt.current.pipeline()
         parts.append(pipeline.destination.destination_name if pipeline.destination else "")
         parts.append(pipeline.dataset_name or "")
         client = pipeline.destination_client()  # not entered: no connection is opened
         parts.append(str(getattr(client.config, "credentials", "")))
-    except Exception:  # no pipeline (the source iterated on its own) or no client: fewer parts
+    except Exception:  # no pipeline, or no client: fewer parts
         pass
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
 
-def _disposition(full: bool) -> Any:
-    return "replace" if full else {"disposition": "merge", "strategy": "delete-insert"}
+def merges(pipeline: Any) -> bool:
+    """Whether ``pipeline``'s destination merges as the incremental sync needs (dlt's
+    delete-insert); files do not: there each run reads everything and replaces the tables.
+    A destination that cannot say, or no pipeline, is taken at its word that it merges."""
+    try:
+        strategies = pipeline.destination.capabilities().supported_merge_strategies
+    except Exception:
+        return True
+    return strategies is None or "delete-insert" in strategies
+
+
+#: Which rows of a table a merge replaces: all of them (a full refresh), or the customers of
+#: the tasks read in this run. The rows themselves are keyed (``call_task_id``, ``row_key``),
+#: so that dlt keeps one of a row found twice in staging, where a load job that ran before a
+#: crash and is run again by the next load copies its rows a second time.
+_EVERY_ROW = "1 = 1"
+_TASKS_READ = "call_task_id IN (SELECT call_task_id FROM {staging_table})"
+
+
+def _disposition(merge: bool, full: bool, scope: str | None) -> Any:
+    if not merge:
+        return "replace"
+    disposition: dict[str, str] = {"disposition": "merge", "strategy": "delete-insert"}
+    if full or scope is not None:
+        disposition["destination_scope"] = _EVERY_ROW if full else scope  # type: ignore[assignment]
+    return disposition
+
+
+def _with_disposition(items: Generator[Any, None, None], disposition: Any) -> Iterator[Any]:
+    """``items``, the first carrying this run's write disposition to dlt: it depends on the
+    destination, which is known only once the pipeline runs."""
+    hints = dlt.mark.make_hints(write_disposition=disposition)
+    first = True
+    with contextlib.closing(items):  # closed early by dlt (``add_limit``): stop the reads now
+        for item in items:
+            yield dlt.mark.with_hints(item, hints) if first else item
+            first = False
 
 
 def _call_tasks(template: Session, full: bool, arrow: bool, stats: SyncStats) -> DltResource:
     def call_tasks() -> Iterator[Any]:
-        yield from drive(lambda: _task_pages(template, arrow, stats))
+        merge = merges(_pipeline())
+        pages = drive(lambda: _task_pages(template, arrow, stats))
+        yield from _with_disposition(pages, _disposition(merge, full or not merge, None))
 
     return dlt.resource(
         call_tasks,
         name="call_tasks",
-        write_disposition=_disposition(full),
+        write_disposition=_disposition(True, full, None),
         primary_key="call_task_id",
         columns=_rows.TASK_COLUMNS,
     )
@@ -240,19 +285,22 @@ def _call_tasks(template: Session, full: bool, arrow: bool, stats: SyncStats) ->
 
 def _task_users(template: Session, full: bool, arrow: bool, stats: SyncStats) -> DltResource:
     def task_users() -> Iterator[Any]:
+        merge = merges(_pipeline())
+        every = full or not merge
         state = dlt.current.resource_state()
         target = _target()
         same = state.get("version") == _STATE_VERSION and state.get("target") == target
-        plan = _Plan(dict(state.get("tasks") or {}) if same and not full else {}, full)
-        yield from drive(lambda: _customer_pages(template, plan, arrow, stats))
+        plan = _Plan(dict(state.get("tasks") or {}) if same and not every else {}, every)
+        pages = drive(lambda: _customer_pages(template, plan, arrow, stats))
+        yield from _with_disposition(pages, _disposition(merge, every, _TASKS_READ))
         # Only now, with every customer extracted: dlt commits the state with this package.
         state.update(version=_STATE_VERSION, target=target, tasks=plan.seen)
 
     return dlt.resource(
         task_users,
         name="task_users",
-        write_disposition=_disposition(full),
-        merge_key="call_task_id",
+        write_disposition=_disposition(True, full, _TASKS_READ),
+        primary_key="row_key",
         columns=_rows.USER_COLUMNS,
     )
 
