@@ -109,9 +109,10 @@ def test_a_limit_that_changes_is_followed_within_three_seconds() -> None:
 
 @pytest.mark.parametrize("noise", [0.1, 0.2])
 def test_noise_is_not_taken_for_a_limit(noise: float) -> None:
-    """20% of requests fail at random (500, 503, 429 with Retry-After 0.05, resets): the
-    export ends with no pace and its whole window, paused at most for a trial or two, every task once,
-    and about as soon as a gather that honours each Retry-After on its own request."""
+    """A tenth or a fifth of requests fail at random (500, 503, 429 with Retry-After 0.05,
+    resets): the export ends with no pace and its whole window, paused at most for a trial
+    or two, every task once, about as soon as a gather that honours each Retry-After on
+    its own request."""
     times = []
     for seed in range(5):
 

@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)
     where = _check_reachable(pipeline, args.destination)
-    from .dlt._source import merges
+    from ..dlt._source import merges
 
     if not args.full_refresh and not merges(pipeline):
         print(
