@@ -46,6 +46,7 @@ __all__ = [
     "Limits",
     "SimulatedServer",
     "VirtualClockLoop",
+    "gather",
     "run_callers",
     "run_export",
     "run_gather",
@@ -393,64 +394,73 @@ def run_export(
     return run_virtual(main())
 
 
-def run_gather(
-    server: SimulatedServer,
+def run_gather(server: SimulatedServer, what: str = "tasks", **options: Any) -> tuple[float, int]:
+    """:func:`gather` against ``server`` on a virtual clock: (virtual seconds, items)."""
+    options.setdefault("backoff", Backoff(rng=random.Random(server.seed)))
+
+    async def main() -> tuple[float, int]:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        items = await gather(server, SIMULATED_URL, "Basic c2ltOnNpbQ==", what, **options)
+        return loop.time() - start, items
+
+    return run_virtual(main())
+
+
+async def gather(
+    transport: Any,
+    base_url: str,
+    authorization: str,
     what: str = "tasks",
     *,
     per_page: int = 100,
     concurrency: int = 8,
     max_retries: int = 10,
-    backoff: Any = None,
-) -> tuple[float, int]:
-    """The baseline an export is measured against: every page at once, unordered, over the
-    same transport, each attempt holding one of ``concurrency`` places, each retry after the
-    same backoff, a ``Retry-After`` honoured by the request that got it. (virtual seconds,
-    items)."""
-    from ..backoff import Backoff
+    backoff: Backoff | None = None,
+) -> int:
+    """The baseline an export is measured against; returns the items read.
 
+    Every page at once, unordered, straight over ``transport`` (no session, no flow
+    control): each attempt holds one of ``concurrency`` places, each retry waits the same
+    ``backoff`` as the session's, and a ``Retry-After`` is honoured by the request that
+    got it, and by no other.
+    """
     policy = backoff or Backoff()
-    auth = {"Authorization": "Basic c2ltOnNpbQ=="}
+    headers = {"Authorization": authorization}
+    places = asyncio.Semaphore(concurrency)
 
-    async def main() -> tuple[float, int]:
-        loop = asyncio.get_running_loop()
-        places = asyncio.Semaphore(concurrency)
+    async def get(path: str, page: int) -> Any:
+        params = {"page": page, "per_page": per_page}
+        request = HttpRequest("GET", URL(base_url + path), f"{path}?page={page}", params)
+        for retry in range(max_retries + 1):
+            error: Bangwo8Error
+            try:
+                async with places:
+                    answer = await transport.send(
+                        request, headers, timeout=30.0, unanswered=_nothing
+                    )
+                return decode_response(answer.status, answer.headers, answer.body)
+            except Bangwo8Error as exc:
+                error = exc
+            delay = policy.delay(error, retry) if retry < max_retries else None
+            if delay is None:
+                raise error
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
 
-        async def get(path: str, page: int) -> Any:
-            url = URL(SIMULATED_URL + path)
-            params = {"page": page, "per_page": per_page}
-            request = HttpRequest("GET", url, f"{path}?page={page}", params)
-            for retry in range(max_retries + 1):
-                error: Bangwo8Error
-                try:
-                    async with places:
-                        answer = await server.send(request, auth, timeout=30.0, unanswered=_nothing)
-                    return decode_response(answer.status, answer.headers, answer.body)
-                except Bangwo8Error as exc:
-                    error = exc
-                delay = policy.delay(error, retry) if retry < max_retries else None
-                if delay is None:
-                    raise error
-                await asyncio.sleep(delay)
-            raise AssertionError("unreachable")
+    async def pages(path: str) -> list[Any]:
+        first = await get(path, 1)
+        count = int(first.get("count") or 0)
+        rest = await asyncio.gather(*(get(path, n) for n in range(2, -(-count // per_page) + 1)))
+        return [item for page in (first, *rest) for item in page.get("callTask") or []]
 
-        async def pages(path: str) -> list[Any]:
-            first = await get(path, 1)
-            count = int(first.get("count") or 0)
-            rest = await asyncio.gather(
-                *(get(path, n) for n in range(2, -(-count // per_page) + 1))
-            )
-            return [item for page in (first, *rest) for item in page.get("callTask") or []]
-
-        start = loop.time()
-        tasks = await pages("/callTask.json")
-        if what == "tasks":
-            return loop.time() - start, len(tasks)
-        users = await asyncio.gather(
-            *(pages(f"/callTask/userList/{t['callTaskId']}.json") for t in tasks)
-        )
-        return loop.time() - start, sum(len(u) for u in users)
-
-    return run_virtual(main())
+    tasks = await pages("/callTask.json")
+    if what == "tasks":
+        return len(tasks)
+    users = await asyncio.gather(
+        *(pages(f"/callTask/userList/{t['callTaskId']}.json") for t in tasks)
+    )
+    return sum(len(u) for u in users)
 
 
 def _nothing() -> None:

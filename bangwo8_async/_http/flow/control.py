@@ -104,7 +104,7 @@ class FlowControl:
     TRIAL_SECONDS = 0.5
     TRIAL_LONGEST = 2.0
     #: The share refused beyond the background that shows a limit and starts a trial.
-    SHOWN = 0.1
+    SHOWN = 0.15
     #: Standard errors by which a pace must lower the share refused to be cut again.
     AGAIN = 2.0
     #: A background below this is none: one refusal of a probe cuts the pace (unless the
