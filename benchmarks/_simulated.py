@@ -179,7 +179,9 @@ def noise_rows(seeds: int) -> Iterator[Row]:
             ratios = []
             for seed in range(seeds):
 
-                def server(seed: int = seed) -> SimulatedServer:
+                def server(
+                    seed: int = seed, noise: float = noise, tasks: int = tasks
+                ) -> SimulatedServer:
                     limits = Limits(0.02, 0.2, noise=noise)
                     return SimulatedServer(limits, tasks=tasks, users_per_task=5, seed=seed)
 

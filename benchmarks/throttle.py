@@ -39,8 +39,9 @@ or 8) beside a baseline that faces the same server and honours the same signals
   against ``adaptive=False``, alternating, median wall time of 5.
 
 Rate cases run 32 callers looping ``bw.list_call_tasks`` (``per_page=10``) for
-30 s, the session's start included (4 s with ``--quick``); share of the limit is the calls answered per second
-over the limit, refused is the server's refusals over the requests it got.
+30 s, the session's start included (4 s with ``--quick``); share of the limit is
+the calls answered per second over the limit, refused is the server's refusals over
+the requests it got.
 Servers run in their own processes (nginx, and the fake via
 ``benchmarks._server``), so the client has a core. nginx is used where it is
 installed (``apt-get install nginx``); elsewhere this says so and runs the fake's

@@ -78,7 +78,7 @@ class Session:
     per second (``None``: unlimited). ``http_session`` borrows the caller's
     ``aiohttp.ClientSession``, which this session then never closes;
     ``transport`` sends the attempts instead of aiohttp (a simulated server in
-    tests: see :class:`bangwo8_async.testing.SimulatedServer`).
+    tests: see :mod:`bangwo8_async.testing.simulator`).
 
     ``adaptive=True`` finds the server's limit, whichever kind it is: a limit on
     requests in flight holds the window (:attr:`concurrency`) at it, a limit on

@@ -164,6 +164,15 @@ class FlowControl:
         """Whether everything failed lately: retries may try again at once when it answers."""
         return self._down
 
+    @property
+    def healthy(self) -> bool:
+        """Whether the server answers most requests lately: up, and not refusing most."""
+        ledger = self._ledger
+        answered = ledger.count(Outcome.OK)
+        return (
+            not self._down and ledger.total >= self.TRIAL_ANSWERS and answered * 2 >= ledger.total
+        )
+
     def pause(self, start: float, end: float) -> None:
         """The session sends nothing from ``start`` to ``end``: idle time is not a slow rate."""
         self.clock.pause(start, end)

@@ -50,6 +50,8 @@ class Flow:
 
     #: While the server is down, a retry tries again at least this often (seconds).
     PROBE_EVERY = 0.5
+    #: The longest backoff while the server answers most requests (seconds).
+    HEALTHY_BACKOFF = 0.5
 
     def __init__(
         self,
@@ -164,13 +166,19 @@ class Flow:
                 return
 
     async def backoff(self, delay: float, *, retry_after: bool) -> None:
-        """Sleep a retry's backoff, cut short when the server recovers from being down.
+        """Sleep a retry's backoff: at most ``HEALTHY_BACKOFF`` while the server answers most
+        requests, and cut short when it recovers from being down.
 
         A ``Retry-After`` is the server's own word for this request: it is slept out whole.
         """
         if retry_after or not self.control.adaptive or delay <= 0:
             await self._sleep(delay)
             return
+        if self.control.healthy:
+            # The server answers most requests: this failure was chance, not load (a limit
+            # is held by the window and the pace, which this retry goes through). A backoff
+            # grown over a run of bad luck would only hold up the pages behind it.
+            delay = min(delay, self.HEALTHY_BACKOFF)
         woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sleepers.append(woken)
         if self.control.down:
