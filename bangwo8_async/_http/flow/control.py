@@ -311,6 +311,8 @@ class FlowControl:
         previous = (self._window, self._pace)
         before = (ledger.epoch_total, ledger.epoch_refused)
         limit = concurrency_limit(ledger.this_epoch(), self.background)
+        if limit is None and self._window is not None:
+            limit = self._one_less(self._window.limit)
         if limit is not None:
             cut = _Cut.WINDOW
             self._window, self._pace = WindowLimit(limit, self.ceiling, now), None
@@ -319,6 +321,14 @@ class FlowControl:
             self._window = None
             self._pace = self._paced(self._admitted(now), now)
         self._trial = _Trial(cut, self._new_epoch(), now, *before, previous)
+
+    def _one_less(self, held: int) -> int | None:
+        """``held - 1`` if a window of ``held`` is refused only when it is full: a limit one
+        lower, which no split can show when every send goes with the window full."""
+        below = [a.refused for a in self._ledger.this_epoch() if a.ticket.in_flight < held]
+        if held < 2 or excess(sum(below), len(below), self.background):
+            return None
+        return held - 1
 
     def _paced(self, measured: float, now: float) -> PaceLimit:
         """A pace from what the server let through, never above the pace in force."""

@@ -22,8 +22,9 @@ class WindowLimit:
     PROBE_EVERY = 2.0
     #: Seconds to the next probe after one went through.
     PROBE_AGAIN = 0.1
-    #: Answers above the limit, none refused, that raise it.
-    CONFIRM = 3
+    #: Answers above the limit, none refused, that raise it: several, since a server's count
+    #: of requests in flight lags ours and lets the first few through.
+    CONFIRM = 8
 
     def __init__(self, limit: int, ceiling: int, now: float) -> None:
         self.limit = max(1, min(limit, ceiling))

@@ -1,4 +1,5 @@
-"""Adaptive concurrency, the session-wide pause, the per-iterator attempt limit, stats, logging."""
+"""The session's flow control against real servers: a lone refusal, a window that finds a limit,
+the pace, one pause for the session, the per-iterator attempt limit, stats, logging."""
 
 from __future__ import annotations
 
