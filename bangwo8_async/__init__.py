@@ -6,6 +6,7 @@
 ...         print(task.call_task_id, task.task_name)
 """
 
+from ._http.session import DEFAULT_BASE_URL, Session, SessionStats
 from ._version import __version__
 from .auth import BasicAuth, ClientCredentials
 from .backoff import Backoff
@@ -55,7 +56,6 @@ from .paging import (
     iter_task_users,
     row_identity,
 )
-from .session import DEFAULT_BASE_URL, Session, SessionStats
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, TypeVar
 
-from ._response import Expect
+from ._http.response import Expect
+from ._http.session import Session
 from ._validate import check_id, check_page, date_range
 from .converter import structure, structure_list, unstructure_new_task
 from .errors import DecodeError, ValidationError
 from .models import CallTask, CallTaskDetail, CreatedCallTask, NewCallTask, Page, TaskUser
-from .session import Session
 
 __all__ = [
     "create_call_task",

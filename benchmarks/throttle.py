@@ -1,8 +1,14 @@
-"""Flow control against real servers: limits, noise on a limit, a changing limit, an outage.
+"""Flow control against simulated and real servers: limits, noise, a changing limit, outages.
 
-    python -m benchmarks.throttle            # every case (about six minutes)
+    python -m benchmarks.throttle            # every case (about twenty minutes)
     python -m benchmarks.throttle --quick    # shorter runs, for a smoke test
+    python -m benchmarks.throttle --only simulated      # the simulated servers (a minute)
     python -m benchmarks.throttle --only rate,outage
+
+``simulated`` runs every case below against servers simulated on a virtual clock
+(``bangwo8_async.testing.simulator``), 5 seeds each, and adds random noise at 10% and
+20% against a gather with the same retries; see ``benchmarks/_simulated.py``. The
+other cases run real servers:
 
 Each case runs the adaptive session (``bw.Session`` defaults, ``max_concurrency=32``
 or 8) beside a baseline that faces the same server and honours the same signals
@@ -33,8 +39,9 @@ or 8) beside a baseline that faces the same server and honours the same signals
   against ``adaptive=False``, alternating, median wall time of 5.
 
 Rate cases run 32 callers looping ``bw.list_call_tasks`` (``per_page=10``) for
-10 s (4 s with ``--quick``); share of the limit is the calls answered per second
-over the limit, refused is the server's refusals over the requests it got.
+30 s, the session's start included (4 s with ``--quick``); share of the limit is
+the calls answered per second over the limit, refused is the server's refusals over
+the requests it got.
 Servers run in their own processes (nginx, and the fake via
 ``benchmarks._server``), so the client has a core. nginx is used where it is
 installed (``apt-get install nginx``); elsewhere this says so and runs the fake's
@@ -57,7 +64,7 @@ import attrs
 import bangwo8_async as bw
 from bangwo8_async.testing import Fault
 
-from . import _nginx
+from . import _nginx, _simulated
 from ._report import Row, header, load, summary
 from ._server import Control, controlled
 
@@ -67,7 +74,7 @@ OUTAGE_SECONDS, OUTAGE_AT = 3.0, 1.0
 EXPORT_TASKS, EXPORT_PER_PAGE = 1_200, 2
 #: nginx's rate limits: its default burst of 0 answering 503 and 429, and a burst of 5.
 RATE_BLOCKS = (_nginx.limit_req(50, 503), _nginx.limit_req(50, 429), _nginx.limit_req(50, 503, 5))
-CASES = ("concurrency", "rate", "noise", "change", "outage", "unthrottled")
+CASES = ("simulated", "concurrency", "rate", "noise", "change", "outage", "unthrottled")
 
 MakeSession = Callable[[dict[str, str]], bw.Session]
 
@@ -426,7 +433,7 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else set(CASES)
     if only - set(CASES):
         parser.error(f"unknown case(s): {', '.join(sorted(only - set(CASES)))}")
-    seconds = args.seconds or (4.0 if args.quick else 10.0)
+    seconds = args.seconds or (4.0 if args.quick else 30.0)
     header("benchmarks.throttle")
     binary = None if args.no_nginx else _nginx.find()
     print(
@@ -439,6 +446,9 @@ def main() -> None:
     if args.quick and binary:
         outages = ()
     cases: dict[str, Callable[[], list[Row]]] = {
+        "simulated": lambda: list(
+            _simulated.rows(10.0 if args.quick else 30.0, 2 if args.quick else 5)
+        ),
         "concurrency": lambda: concurrency_case(seconds, binary),
         "rate": lambda: rate_case(seconds, binary),
         "noise": lambda: noise_case(seconds),

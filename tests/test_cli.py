@@ -361,8 +361,9 @@ def test_refused_credentials_say_which_were_used(
 def test_the_summary_says_how_long_the_server_paused_the_export(
     tmp_path: Path, threaded_fake: Callable[..., ThreadedFake]
 ) -> None:
-    # A bucket of 2: the first round of 8 pages is mostly refused, with Retry-After.
-    limited = threaded_fake(tasks=40, rate_limit=50, rate_burst=2, limit_retry_after=0.2)
+    # A bucket of 2: the first rounds are mostly refused, with Retry-After, which pauses the
+    # session once twenty answers show a limit (a few refusals alone are not one).
+    limited = threaded_fake(tasks=200, rate_limit=50, rate_burst=2, limit_retry_after=0.2)
     out = tmp_path / "t.jsonl"
     done = bangwo8("export", "tasks", "-o", str(out), "--per-page", "5", env=limited.env)
     assert done.returncode == 0, done.stderr
@@ -370,7 +371,7 @@ def test_the_summary_says_how_long_the_server_paused_the_export(
     found = re.search(r"(\d+) throttled, paused (\d+\.\d)s for Retry-After$", summary)
     assert found is not None, summary
     assert int(found[1]) >= 1 and float(found[2]) >= 0.2
-    assert len(out.read_text().splitlines()) == 40
+    assert len(out.read_text().splitlines()) == 200
     calm = threaded_fake(tasks=40)
     done = bangwo8("export", "tasks", "-o", str(tmp_path / "c.jsonl"), env=calm.env)
     assert done.stderr.decode().rstrip().endswith("0 retries, 0 throttled")

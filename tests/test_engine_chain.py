@@ -4,10 +4,10 @@ import asyncio
 import contextlib
 
 import bangwo8_async as bw
+from bangwo8_async._http import attempt_limit
 from bangwo8_async.paging.engine import ordered_pages
 from bangwo8_async.paging.source import Source
 from bangwo8_async.paging.stats import PageStats
-from bangwo8_async.session import attempt_limit
 
 
 class Mutating:

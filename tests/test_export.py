@@ -8,6 +8,7 @@ from datetime import date, datetime
 import pytest
 
 import bangwo8_async as bw
+from bangwo8_async._http.flow.pace import PaceLimit
 from bangwo8_async.cli.progress import ProgressLine
 from bangwo8_async.export.rows import export_row
 
@@ -82,9 +83,9 @@ async def test_progress_status_shows_the_window_and_then_the_pace() -> None:
 
     async with bw.Session(bw.BasicAuth("a", "b"), base_url="http://127.0.0.1:9/api") as session:
         assert _status(session) == "0 retries  0 throttled  window 8"
-        limit = session._limit  # a refusal that paused the session, as _feedback reports it
-        limit.on_throttle(limit.stamp(), asked_to_wait=True)
+        control = session._flow.control  # a rate limit found at 100/s, as a trial sets it
+        control._pace = PaceLimit(100.0, control.clock())
         assert session.stats.rate is not None
         assert _status(session) == (
-            f"0 retries  0 throttled  window 5  paced {session.stats.rate:.0f}/s"
+            f"0 retries  0 throttled  window 8  paced {session.stats.rate:.0f}/s"
         )

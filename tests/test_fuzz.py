@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._response import Expect, decode_response
+from bangwo8_async._http.response import Expect, decode_response
 from bangwo8_async.call_tasks import _member, _page
 from bangwo8_async.converter import _DETAILED, _FAST, structure
 
@@ -236,7 +236,7 @@ def refused(coro: Coroutine[Any, Any, Any], session: bw.Session) -> bool:
     try:
         coro.send(None)
     except bw.ValidationError:
-        return session._http is None  # and it never made a connection pool, let alone a request
+        return session._transport._http is None  # type: ignore[attr-defined]  # no connection pool, let alone a request
     except BaseException:
         return False
     coro.close()

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-import bangwo8_async.session as session_module
+import bangwo8_async._http.retry as retry_module
+from bangwo8_async._http.session import _query
 from bangwo8_async.paging.identity import task_keys, user_keys
 from bangwo8_async.paging.window import RecentKeys
-from bangwo8_async.session import _query
 from bangwo8_async.testing import FakeBangwo8
 
 _values = st.one_of(
@@ -66,7 +66,7 @@ async def test_a_slow_get_lets_the_next_send_go_before_its_page_reaches_its_call
     time the first call's page is handed back, when answers take at least ``_TURN_AFTER``
     (a round's next requests go out while its pages are structured); a quicker answer is
     handed back at once."""
-    monkeypatch.setattr(session_module, "_TURN_AFTER", turn_after)
+    monkeypatch.setattr(retry_module, "_TURN_AFTER", turn_after)
     attempts_seen: list[int] = []
     async with make_session(fake, max_concurrency=1, adaptive=False) as session:
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._response import decode_response
+from bangwo8_async._http.response import decode_response
 from bangwo8_async.converter import make_converter, structure, structure_list, unstructure_new_task
 
 from .conftest import vendor

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._response import Expect, decode_response, parse_retry_after
+from bangwo8_async._http.response import Expect, decode_response, parse_retry_after
 
 from .conftest import vendor
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import bangwo8_async as bw
-from bangwo8_async._response import decode_response, parse_retry_after
+from bangwo8_async._http.response import decode_response, parse_retry_after
 
 
 @pytest.mark.parametrize("status", [300, 301, 399])

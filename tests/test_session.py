@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 
 import bangwo8_async as bw
+from bangwo8_async._http.flow.pace import PaceLimit
 from bangwo8_async.testing import FakeBangwo8, Fault
 
 from .conftest import BASE, MockedHTTP, SleepRecorder, vendor
@@ -323,11 +324,13 @@ async def test_stats_rate_is_the_stricter_of_rate_limit_and_the_adaptive_rate() 
     options: dict[str, Any] = {"base_url": BASE, "rate_limit": 5, "max_concurrency": 32}
     async with bw.Session(bw.BasicAuth("a", "b"), **options) as session:
         assert session.stats.rate == 5
-        limit = session._limit  # a refusal that paused the session, as _feedback reports it
-        limit.on_throttle(limit.stamp(), asked_to_wait=True)
-        adapted = limit.rate
-        assert adapted is not None and adapted > 5
+        control = session._flow.control  # a rate limit found at 100/s, as a trial would set it
+        control._pace = PaceLimit(100.0, control.clock())
+        assert control.rate is not None and control.rate > 5
         assert session.stats.rate == 5
+        control._pace = PaceLimit(2.0, control.clock())
+        rate = session.stats.rate
+        assert rate is not None and rate == pytest.approx(control.rate, rel=1e-3) and rate < 5
     async with bw.Session(bw.BasicAuth("a", "b"), base_url=BASE) as session:
         assert session.stats.rate is None
 
@@ -418,7 +421,7 @@ async def test_borrowed_http_session_is_left_open(fake: FakeBangwo8) -> None:
 async def test_owned_http_session_is_closed(fake: FakeBangwo8) -> None:
     session = bw.Session(fake.basic_auth, base_url=fake.base_url)
     await bw.get_call_task(session, fake.state.order[0])
-    http = session._http
+    http = session._transport._http  # type: ignore[attr-defined]
     assert http is not None and not http.closed
     await session.close()
     assert http.closed
@@ -466,7 +469,24 @@ async def test_attempts_at_debug_retries_at_info_never_a_warning(
     debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     info = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
     assert re.fullmatch(r"GET /callTask/7\.json -> 503 in [\d.]+ ms \(attempt 1\)", debug[0])
-    assert "concurrency window 8 -> 5 after HTTP 503" in debug
     assert re.fullmatch(r"GET /callTask/7\.json -> 200 in [\d.]+ ms \(attempt 2\)", debug[-1])
     assert len(info) == 1 and "retry 1 of 3" in info[0] and "ServerError" in info[0]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_a_connection_error_names_where_and_why(
+    make_session: Callable[..., bw.Session],
+) -> None:
+    """An app whose server went away is told host:port and the reason, not a class name."""
+    import socket
+
+    with socket.socket() as probe:  # a port with nobody listening on it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with make_session(base_url=f"http://127.0.0.1:{port}/api/v1", max_retries=1) as s:
+        with pytest.raises(bw.TransportError) as info:
+            await bw.get_call_task(s, 49242970)
+    assert str(info.value) == (
+        f"cannot connect to 127.0.0.1:{port}: connection refused "
+        "[GET /callTask/49242970.json] after 2 attempts"
+    )

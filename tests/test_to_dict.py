@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bangwo8_async as bw
-from bangwo8_async._response import decode_response
+from bangwo8_async._http.response import decode_response
 from bangwo8_async.call_tasks import _page
 from bangwo8_async.converter import structure
 

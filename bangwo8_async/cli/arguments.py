@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
+from .._http import DEFAULT_BASE_URL
 from .._version import __version__
 from ..export.loop import COMMIT_INTERVAL
-from ..session import DEFAULT_BASE_URL
 from .connection import FAKE_TASKS, FAKE_USERS_PER_TASK
 from .sync import add_parser as add_sync_parser
 

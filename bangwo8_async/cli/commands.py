@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .._http import Session
 from ..call_tasks import create_call_task, delete_call_task, get_call_task, list_call_tasks
 from ..converter import to_dict
 from ..errors import NotFoundError
@@ -20,7 +21,6 @@ from ..export.rows import TASK_FIELDS, USER_FIELDS
 from ..export.sinks import FileSink, Sink, StdoutSink
 from ..models import DataSource, NewCallTask
 from ..paging.identity import TASK_IDENTITY, USER_IDENTITY
-from ..session import Session
 from .connection import Connection, Failure, UsageError
 from .progress import ProgressLine, log_to_stderr
 

@@ -8,9 +8,9 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+from .._http import DEFAULT_BASE_URL, Session
 from ..auth import Auth, BasicAuth, IncompleteCredentials, ResolvedCredentials, resolve_credentials
 from ..errors import AuthenticationError, TransportError, ValidationError
-from ..session import DEFAULT_BASE_URL, Session
 
 __all__ = [
     "FAKE_BASE",

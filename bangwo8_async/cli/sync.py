@@ -16,8 +16,8 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._http import Session
 from ..errors import AuthenticationError, Bangwo8Error, TransportError
-from ..session import Session
 from .connection import Connection, Failure, UsageError, fake_options, transport_line
 from .progress import SyncProgressLine, log_to_stderr
 
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     destination = _destination(args.destination)
     pipeline = dlt.pipeline(name, destination=destination, dataset_name=args.dataset)
     where = _check_reachable(pipeline, args.destination)
-    from .dlt._source import merges
+    from ..dlt._source import merges
 
     if not args.full_refresh and not merges(pipeline):
         print(

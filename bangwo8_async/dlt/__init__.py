@@ -30,8 +30,8 @@ except ModuleNotFoundError as exc:  # pragma: no cover - the extra is missing
         "bangwo8_async.dlt needs the dlt extra: pip install 'bangwo8_async[dlt]'", name=exc.name
     ) from exc
 
+from .._http import Session
 from ..errors import ValidationError
-from ..session import Session
 from ._source import SyncStats, build_source, needs_customers
 
 __all__ = ["SyncStats", "bangwo8_source", "needs_customers"]

@@ -21,10 +21,12 @@ from dlt.common.pipeline import current_pipeline
 from dlt.extract.resource import DltResource
 from dlt.extract.source import DltSource
 
-from .._engine import Taken, stream
+from .._http import Session
 from ..models import CallTask, TaskStatus, TaskUser
-from ..pagination import _checked, _one, _task_source, _user_source, iter_call_task_pages
-from ..session import Session
+from ..paging import iter_call_task_pages
+from ..paging.engine import Taken, ordered_pages
+from ..paging.lists import customer_list, one, task_list
+from ..paging.options import PagingOptions
 from . import _rows
 from ._loop import drive
 
@@ -115,10 +117,11 @@ async def _customer_pages(
     template: Session, plan: _Plan, arrow: bool, stats: SyncStats
 ) -> AsyncIterator[Any]:
     async with _copy(template) as session:
-        args = _checked(session, per_page=100, concurrency=None)
+        options = PagingOptions(per_page=100)
+        args = options.bounds(session.max_concurrency)
         limit = asyncio.Semaphore(args.concurrency)  # tasks and customers share one bound
-        tasks = stream(
-            _one(_task_source(session, 100, None, None)),
+        tasks = ordered_pages(
+            one(task_list(session, options)),
             concurrency=args.concurrency,
             read_ahead=_TASK_PAGES_AHEAD * 100,
             limit=limit,
@@ -129,16 +132,16 @@ async def _customer_pages(
                 async for taken in tasks:
                     for task in taken.page.items:
                         if _choose(plan, task.call_task_id, _rows.status_text(task.status), stats):
-                            yield _user_source(
+                            yield customer_list(
                                 session,
                                 task.call_task_id,
-                                per_page=100,
+                                options,
                                 gone_is_empty=True,
                                 window=args.window,
                                 tag=task.call_task_id,
                             )
 
-        users = stream(
+        users = ordered_pages(
             sources(), concurrency=args.concurrency, read_ahead=args.read_ahead, limit=limit
         )
         keys: dict[int, set[str]] = {}  # row keys of the tasks still being read

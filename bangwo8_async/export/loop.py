@@ -16,16 +16,16 @@ from typing import Any
 
 import attrs
 
+from .._http import Session
 from ..call_tasks import list_call_tasks
 from ..errors import Bangwo8Error
-from ..pagination import (
+from ..paging import (
     PageStats,
     UsersCursor,
     iter_all_task_user_pages,
     iter_call_task_pages,
     row_identity,
 )
-from ..session import Session
 from .checkpoint import identity_keys
 from .rows import export_row
 from .sinks import Sink

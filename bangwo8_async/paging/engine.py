@@ -40,9 +40,9 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 
+from .._http import attempt_limit
 from ..errors import Bangwo8Error, NotFoundError
 from ..models import Page
-from ..session import attempt_limit
 from .read_queue import Budget, Read, settle
 from .source import Source
 from .stats import PageStats

@@ -8,8 +8,8 @@ from collections.abc import AsyncGenerator, AsyncIterator
 
 import attrs
 
+from .._http import Session
 from ..models import CallTask, TaskUser
-from ..session import Session
 from .cursor import TaskUserPage, UsersCursor
 from .engine import Taken, ordered_pages
 from .lists import customer_list, one, task_list

@@ -26,10 +26,10 @@ from collections.abc import AsyncGenerator, Hashable, Iterable, Mapping
 from datetime import date
 from typing import Any, TypeVar
 
+from .._http import Session
 from .._validate import check_id
 from ..errors import ValidationError
 from ..models import CallTask, Page, TaskUser
-from ..session import Session
 from .cursor import TaskUserPage, UsersCursor
 from .engine import ordered_pages
 from .every_customer import every_customer_page

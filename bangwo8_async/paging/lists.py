@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
+from .._http import Session
 from ..call_tasks import list_call_tasks, list_task_users
 from ..models import CallTask, Page, TaskUser
-from ..session import Session
 from .identity import task_key, task_keys, user_key, user_keys
 from .options import PagingOptions
 from .source import Source

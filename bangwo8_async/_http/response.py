@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import orjson
 
-from .errors import (
+from ..errors import (
     APIError,
     AuthenticationError,
     DecodeError,

@@ -1,4 +1,4 @@
-"""The session's two waiting rooms: a resizable FIFO limit on requests in flight, and a pacer."""
+"""The session's waiting rooms: a resizable FIFO limit on requests in flight, and a pacer."""
 
 from __future__ import annotations
 

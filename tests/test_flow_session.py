@@ -1,4 +1,5 @@
-"""Adaptive concurrency, the session-wide pause, the per-iterator attempt limit, stats, logging."""
+"""The session's flow control against real servers: a lone refusal, a window that finds a limit,
+the pace, one pause for the session, the per-iterator attempt limit, stats, logging."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ import pytest_asyncio
 from aiohttp import web
 
 import bangwo8_async as bw
-from bangwo8_async._throttle import Throttle
-from bangwo8_async.session import attempt_limit
+from bangwo8_async._http import attempt_limit
+from bangwo8_async._http.flow.waiting import Throttle
 from bangwo8_async.testing import FakeBangwo8, Fault
 
 from .conftest import BASE, MockedHTTP, SleepRecorder, vendor
@@ -101,15 +102,18 @@ def session_for(server: CountingServer, backoff: bw.Backoff, **options: Any) -> 
 
 
 @pytest.mark.parametrize("status", [429, 503])
-async def test_a_throttled_answer_cuts_the_window(
+async def test_a_lone_refusal_cuts_nothing(
     mocked: MockedHTTP, make_session: Callable[..., bw.Session], status: int
 ) -> None:
+    """One 429 or 503 is no limit: it is retried on its own backoff, and the window and the
+    pace stay as they were (a limit shows in twenty answers, not one)."""
     mocked.get(DETAIL, status=status, body=b"{}")
     mocked.get(DETAIL, body=vendor("get_call_task"))
     async with make_session() as session:
         assert session.concurrency == 8
         await bw.get_call_task(session, 7)
-        assert session.concurrency == 5  # floor(8 * 0.7), and one answer is not a round trip
+        assert session.concurrency == 8
+        assert session.stats.rate is None and session.stats.throttled == 1
 
 
 async def test_not_adaptive_keeps_the_window_fixed(
@@ -269,13 +273,11 @@ async def test_a_shorter_retry_after_does_not_shorten_the_pause(
     mocked.get(DETAIL, status=429, body=b"{}", headers={"Retry-After": "10"})
     mocked.get(DETAIL, status=503, body=b"{}", headers={"Retry-After": "4"})
     mocked.get(DETAIL, body=vendor("get_call_task"))
-    async with make_session() as session:
+    async with make_session(adaptive=False) as session:  # not adaptive: every one pauses
         await bw.get_call_task(session, 7)
         assert session.stats.paused_seconds == pytest.approx(10, abs=0.1)
     # Its own waits, 10 then 4; then the rest of the 10 s pause, once (and since the
     # recorder never advances the loop's clock, that rest is still about 10 s).
-    # The shorter waits, of at most Throttle.RECHECK, are the pacing that the
-    # server's Retry-After turned on.
     pauses = [wait for wait in sleeps.waits if wait > Throttle.RECHECK]
     assert pauses[:2] == [10.0, 4.0]
     assert len(pauses) == 3 and 9.5 < pauses[2] <= 10.0
@@ -347,14 +349,14 @@ async def test_stats_count_attempts_retries_throttles_and_pauses(
 ) -> None:
     fake.retry_after = 2
     fake.inject(Fault.SERVER_ERROR, Fault.RATE_LIMITED, Fault.UNAVAILABLE)
-    async with make_session(fake) as session:
+    async with make_session(fake, adaptive=False) as session:
         assert session.stats == bw.SessionStats(
             attempts=0, retries=0, throttled=0, window=8, paused_seconds=0.0
         )
         await bw.get_call_task(session, fake.state.order[0])
         stats = session.stats
     assert (stats.attempts, stats.retries, stats.throttled) == (4, 3, 2)
-    assert stats.window == session.concurrency == 3  # 8 -> 5 -> 3: each retry sent after a cut
+    assert stats.window == session.concurrency == 8
     assert stats.paused_seconds == pytest.approx(2, abs=0.1)
     assert len(fake.log) == 4
     with pytest.raises(attrs.exceptions.FrozenInstanceError):

@@ -1,0 +1,119 @@
+"""What the server answered lately: each answer with the state it was sent in."""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterator
+
+import attrs
+
+__all__ = ["Answer", "Ledger", "Outcome", "Ticket"]
+
+
+class Outcome(enum.Enum):
+    """How the server took one attempt."""
+
+    #: answered, and not turned away (a success, or an error that is the caller's)
+    OK = "ok"
+    #: turned away: a 429 or a 503, the statuses a limit answers with
+    REFUSED = "refused"
+    #: no useful answer: another 5xx, a reset, a timeout, a body cut short
+    FAILED = "failed"
+
+
+@attrs.frozen(slots=True)
+class Ticket:
+    """One attempt as it was sent: pass it back with its answer."""
+
+    #: the flow control's state when sent: a cut starts a new epoch
+    epoch: int
+    #: when, on the active clock
+    sent: float
+    #: our attempts in flight when it was sent, itself included
+    in_flight: int
+
+
+@attrs.frozen(slots=True)
+class Answer:
+    """One attempt's answer, with the ticket it was sent under."""
+
+    ticket: Ticket
+    at: float
+    outcome: Outcome
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome is Outcome.REFUSED
+
+
+class Ledger:
+    """The answers of the last ``horizon`` seconds on the active clock, counted by outcome."""
+
+    #: The shortest span a rate is measured over (seconds).
+    MIN_SPAN = 0.01
+
+    def __init__(self, horizon: float) -> None:
+        self.horizon = horizon
+        self._answers: deque[Answer] = deque()
+        self._counts = dict.fromkeys(Outcome, 0)
+        self.first_sent: float | None = None
+        self.epoch = 0
+        #: answers to attempts sent in the current epoch, and the refusals among them
+        self.epoch_total = 0
+        self.epoch_refused = 0
+
+    def __iter__(self) -> Iterator[Answer]:
+        return iter(self._answers)
+
+    def sent(self, at: float) -> None:
+        """An attempt went out: the first one starts the measurement."""
+        if self.first_sent is None:
+            self.first_sent = at
+
+    def add(self, answer: Answer) -> None:
+        self._answers.append(answer)
+        self._counts[answer.outcome] += 1
+        if answer.ticket.epoch == self.epoch:
+            self.epoch_total += 1
+            self.epoch_refused += answer.refused
+
+    def new_epoch(self, epoch: int) -> None:
+        """Count the answers of attempts sent from now on apart: a cut starts afresh."""
+        self.epoch = epoch
+        self.epoch_total = self.epoch_refused = 0
+
+    def this_epoch(self) -> Iterator[Answer]:
+        return (a for a in self._answers if a.ticket.epoch == self.epoch)
+
+    def forget(self, now: float) -> None:
+        """Drop the answers older than the horizon."""
+        oldest = now - self.horizon
+        answers = self._answers
+        while answers and answers[0].at <= oldest:
+            answer = answers.popleft()
+            self._counts[answer.outcome] -= 1
+            if answer.ticket.epoch == self.epoch:
+                self.epoch_total -= 1
+                self.epoch_refused -= answer.refused
+
+    def count(self, outcome: Outcome) -> int:
+        return self._counts[outcome]
+
+    @property
+    def total(self) -> int:
+        return len(self._answers)
+
+    def share_refused(self) -> float:
+        return self._counts[Outcome.REFUSED] / max(1, len(self._answers))
+
+    def admitted_rate(self, now: float) -> float:
+        """Answers per second that a limit let through (all but refusals), over the horizon.
+
+        Over the first round trips this overstates the limit (a server may let a burst
+        through from a full bucket): a pace cut from it is cut again on trial.
+        """
+        if self.first_sent is None:
+            return 0.0
+        span = max(self.MIN_SPAN, min(self.horizon, now - self.first_sent))
+        return (len(self._answers) - self._counts[Outcome.REFUSED]) / span
