@@ -303,7 +303,11 @@ class FlowControl:
     def _admitted(self, now: float) -> float:
         """Requests a second a limit let through lately: what got in, and the background of
         random refusals that came after it let them in."""
-        return self._ledger.admitted_rate(now) / (1.0 - min(self.background, 0.5))
+        return self._with_background(self._ledger.admitted_rate(now))
+
+    def _with_background(self, admitted: float) -> float:
+        """A rate that got in, with the random refusals that came after a limit let it in."""
+        return admitted / (1.0 - min(self.background, 0.5))
 
     def _try_cut(self, now: float) -> None:
         """The refusals show a limit: put the likelier cut on trial."""
@@ -420,7 +424,7 @@ class FlowControl:
         since = now - age / 2 if age >= self.TRIAL_SECONDS else trial.started
         late = [a for a in self._ledger.this_epoch() if a.at >= since]
         admitted = sum(not a.refused for a in late) / (now - since)
-        return admitted / (1.0 - min(self.background, 0.5))
+        return self._with_background(admitted)
 
     def _noise_under(self, trial: _Trial) -> float:
         """The background under a cut that held: the share refused that no limit explains.

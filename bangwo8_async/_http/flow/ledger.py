@@ -63,9 +63,6 @@ class Ledger:
         self.epoch_total = 0
         self.epoch_refused = 0
 
-    def __iter__(self) -> Iterator[Answer]:
-        return iter(self._answers)
-
     def sent(self, at: float) -> None:
         """An attempt went out: the first one starts the measurement."""
         if self.first_sent is None:

@@ -58,10 +58,6 @@ class PaceLimit:
         """Whether the pace has grown far past the limit and what is used: it holds nobody."""
         return self.rate(now) >= self.RELEASE * max(self.limit, measured)
 
-    def well_below(self, now: float) -> bool:
-        """Whether the pace is at most halfway from its cut back to the limit."""
-        return self.rate(now) <= self.limit * (1.0 + self.BETA) / 2
-
     def above_limit(self, now: float) -> bool:
         """Whether the pace is probing beyond the limit it was last cut to."""
         return self.rate(now) > self.limit
