@@ -103,6 +103,31 @@ def test_a_refused_probe_keeps_what_went_through_below_it() -> None:
     assert window.limit == 7
 
 
+def test_a_raise_refused_soon_after_is_undone_at_once() -> None:
+    """Probes let through by something saved up (a rate limit's burst) raise the window;
+    the first refusal above the old limit takes the raise back, with no trial."""
+    window = WindowLimit(1, 32, now=0.0)
+    now = WindowLimit.PROBE_EVERY
+    for _ in range(WindowLimit.CONFIRM):
+        window.learn(answer(2, refused=False, at=now))
+    assert window.limit == 2
+    window.learn(answer(1, refused=True, at=now + 0.05))  # at the old limit: not the raise's
+    assert window.limit == 2
+    window.learn(answer(2, refused=True, at=now + 0.1))
+    assert window.limit == 1 and window.window(now + 0.2) == 1
+    assert window.window(now + 0.1 + WindowLimit.PROBE_EVERY) == 2  # probed again later
+
+
+def test_a_raise_that_held_for_a_while_stands() -> None:
+    window = WindowLimit(1, 32, now=0.0)
+    now = WindowLimit.PROBE_EVERY
+    for _ in range(WindowLimit.CONFIRM):
+        window.learn(answer(2, refused=False, at=now))
+    later = now + WindowLimit.PROBE_EVERY
+    window.learn(answer(2, refused=True, at=later))
+    assert window.limit == 2  # left to the flow control's tests on answers
+
+
 def test_a_window_at_the_ceiling_is_lifted() -> None:
     window = WindowLimit(31, 32, now=0.0)
     for _ in range(WindowLimit.CONFIRM):

@@ -75,6 +75,15 @@ def test_a_rate_limit_is_found_and_held_by_the_pace(burst: int) -> None:
         assert rate >= 0.88 * 50 and refused <= 0.05
 
 
+def test_a_rate_limit_with_a_burst_near_one_request_a_round_trip() -> None:
+    """nginx's ``limit_req rate=50r/s burst=5 nodelay`` (a bucket of six) with its real
+    round trip of about 22 ms: one request in flight almost holds the rate, so the limit
+    looks like a window of one, and each probe of a second one drains the burst. A raise
+    the burst let through is taken back at its first refusal, not after a trial's worth."""
+    for rate, refused, _ in limit_runs(Limits(latency=0.022, jitter=0.2, rate=50, burst=6)):
+        assert rate >= 0.9 * 50 and refused <= 0.04
+
+
 def test_a_rate_limit_that_asks_for_a_second_of_quiet_every_time() -> None:
     limits = Limits(jitter=0.2, rate=50, burst=3, limit_retry_after=1.0)
     for rate, _, _ in limit_runs(limits):

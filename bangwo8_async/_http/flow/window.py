@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from .ledger import Answer
 
 __all__ = ["WindowLimit"]
@@ -15,7 +17,14 @@ class WindowLimit:
     it, if any did, and the next probe waits a while. Probes that go through
     raise the limit by a step that doubles while they keep going through, so a
     limit that was lifted is left behind in a few probes, not one request at a
-    time. Times are the active clock's.
+    time.
+
+    A raise is on probation for ``PROBE_EVERY``: a refusal of a request sent
+    above the old limit in that time undoes it at once, as a refused probe
+    would have been. What let the probe through may have been saved up (a rate
+    limit's burst, a server's count of requests in flight that lags ours), and
+    a wrong raise would otherwise be refused until a trial cuts it. Times are
+    the active clock's.
     """
 
     #: Seconds between probes while the limit holds.
@@ -33,6 +42,8 @@ class WindowLimit:
         self._step = 1
         self._through = 0
         self._highest = 0  # the most in flight that went through in this probe
+        self._floor = self.limit  # the limit before the last raise ...
+        self._until = -math.inf  # ... which a refusal above it undoes if sent before this
 
     def __repr__(self) -> str:
         return f"WindowLimit(limit={self.limit}, window={self.window(0.0)})"
@@ -48,23 +59,38 @@ class WindowLimit:
         return self.limit
 
     def learn(self, answer: Answer) -> None:
-        """An answer: one sent above the limit judges the probe."""
-        if answer.ticket.in_flight <= self.limit:
-            return
+        """An answer: one sent above the limit judges the probe, one refused above the limit
+        before the last raise, soon after it, undoes the raise."""
         k = answer.ticket.in_flight
+        if k <= self.limit:
+            if answer.refused and k > self._floor and answer.ticket.sent < self._until:
+                self._set_limit(self._floor, answer.at)  # back down: the raise was refused
+                self._end_probe(answer.at)
+            return
         if answer.refused:
-            if self._highest < k:
-                self.limit = max(self.limit, self._highest)
-            self._next_probe = answer.at + self.PROBE_EVERY
-            self._step, self._through, self._highest = 1, 0, 0
+            if self._highest < k and self._highest > self.limit:
+                self._set_limit(self._highest, answer.at)
+            self._end_probe(answer.at)
             return
         self._highest = max(self._highest, k)
         self._through += 1
         if self._through >= self.CONFIRM:
-            self.limit = min(self.ceiling, self.limit + self._step)
+            self._set_limit(min(self.ceiling, self.limit + self._step), answer.at)
             self._step *= 2
             self._through = self._highest = 0
             self._next_probe = answer.at + self.PROBE_AGAIN
+
+    def _set_limit(self, limit: int, now: float) -> None:
+        """Set the limit, on probation for ``PROBE_EVERY`` if it rose."""
+        if limit > self.limit:
+            self._floor, self._until = self.limit, now + self.PROBE_EVERY
+        else:
+            self._floor, self._until = limit, -math.inf
+        self.limit = limit
+
+    def _end_probe(self, now: float) -> None:
+        self._next_probe = now + self.PROBE_EVERY
+        self._step, self._through, self._highest = 1, 0, 0
 
     @property
     def lifted(self) -> bool:
