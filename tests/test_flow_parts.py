@@ -159,6 +159,25 @@ def test_a_refused_probe_cuts_just_below_the_pace_it_was_sent_at() -> None:
     assert pace.limit == pytest.approx(PaceLimit.PROBED * PaceLimit(50.0, 0.0).rate(sent))
 
 
+def test_a_pace_cut_far_below_the_one_refused_climbs_back_to_it_in_climb_seconds() -> None:
+    """What got through under a pace just beyond a limit that refuses alternate sends is
+    half the limit: the next pace starts there and is back within ``CLIMB``, where the
+    cubic relative to it would take seconds."""
+    pace = PaceLimit(25.0, now=0.0, back_to=50.0)
+    assert pace.rate(0.0) == pytest.approx(25.0)
+    assert pace.rate(PaceLimit.CLIMB) == pytest.approx(50.0)
+    assert PaceLimit(25.0, now=0.0).rate(PaceLimit.CLIMB) < 30.0
+    assert pace.above_limit(0.5)  # a probe: a refusal on the way cuts it as any probe
+    pace.cut(measured=40.0, refused_at=1.0, now=1.0)
+    assert pace.rate(1.0) == pytest.approx(PaceLimit.BETA * pace.limit)  # the cubic again
+
+
+def test_a_pace_cut_near_the_one_refused_keeps_the_cubic() -> None:
+    near, alone = PaceLimit(45.0, now=0.0, back_to=50.0), PaceLimit(45.0, now=0.0)
+    for t in (0.0, 1.0, 2.0):
+        assert near.rate(t) == pytest.approx(alone.rate(t))
+
+
 def test_the_pace_is_released_once_it_holds_nobody() -> None:
     pace = PaceLimit(50.0, now=0.0)
     assert not pace.released(measured=45.0, now=1.0)

@@ -334,11 +334,13 @@ class FlowControl:
             return None
         return held - 1
 
-    def _paced(self, measured: float, now: float) -> PaceLimit:
-        """A pace from what the server let through, never above the pace in force."""
-        if self._pace is not None:
-            measured = min(measured, self._pace.rate(now))
-        return PaceLimit(measured, now)
+    def _paced(self, measured: float, now: float, *, back: bool = False) -> PaceLimit:
+        """A pace from what the server let through, never above the pace in force; with
+        ``back``, one that climbs back to the pace in force within ``PaceLimit.CLIMB``."""
+        if self._pace is None:
+            return PaceLimit(measured, now)
+        pace = self._pace.rate(now)
+        return PaceLimit(min(measured, pace), now, back_to=pace if back else None)
 
     def _trial_over(self, trial: _Trial, now: float) -> bool:
         age = now - trial.started
@@ -402,9 +404,16 @@ class FlowControl:
         before: tuple[int, int],
     ) -> None:
         """Pace at what the server let through during ``trial``; on trial against ``before``
-        ((refused, total)), with ``previous`` to fall back to."""
+        ((refused, total)), with ``previous`` to fall back to.
+
+        With no background, the pace climbs back to the one refused within
+        ``PaceLimit.CLIMB``: what got through under a pace just beyond a limit that
+        refuses alternate sends once exceeded is half the limit. With noise, what got
+        through is the measure, and the pace climbs from it along the cubic.
+        """
         self._window = None
-        self._pace = self._paced(self._admitted_during(trial, now), now)
+        back = self.background < self.QUIET
+        self._pace = self._paced(self._admitted_during(trial, now), now, back=back)
         rounds = 1 if trial.cut is _Cut.WINDOW else trial.rounds + 1
         refused, total = before
         self._trial = _Trial(_Cut.PACE, self._new_epoch(), now, total, refused, previous, rounds)

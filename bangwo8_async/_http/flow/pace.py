@@ -21,15 +21,25 @@ class PaceLimit:
     PROBED = 0.9
     #: The cubic's scale, per second cubed, relative to the limit.
     SCALE = 0.1
+    #: Seconds a pace cut far below the pace refused before it takes to climb back to it,
+    #: from the limit: where the cubic would take longer.
+    CLIMB = 1.5
     #: Pacing ends once the pace is this multiple of the limit and of the rate used.
     RELEASE = 2.0
     #: The lowest pace a cut can reach.
     MIN_RATE = 0.5
 
-    def __init__(self, limit: float, now: float) -> None:
+    def __init__(self, limit: float, now: float, back_to: float | None = None) -> None:
+        """A pace held at ``limit``; ``back_to``: the pace refused just before, if any.
+
+        A pace refused, then cut far below it to what the server let through, climbs
+        back to it within ``CLIMB`` seconds, from the limit, rather than along the
+        cubic from below it: what got through may be half the limit (a limit that
+        refuses alternate sends once exceeded), and the cubic, relative to that, would
+        take seconds to climb back. Refused again on the way, it is cut as any probe.
+        """
         self.limit = max(self.MIN_RATE, limit)
-        self._cut_at = now
-        self._k = ((1.0 - self.BETA) / self.SCALE) ** (1.0 / 3.0)
+        self._climb(now, back_to)
 
     def __repr__(self) -> str:
         return f"PaceLimit(limit={self.limit:.1f}/s)"
@@ -39,7 +49,7 @@ class PaceLimit:
         # Capped: after minutes without a refusal the cubic would overflow, and 64 times
         # the limit is past any release.
         t = min(now - self._cut_at - self._k, 64.0)
-        growth: float = self.SCALE * t**3
+        growth: float = self._scale * t**3
         return max(self.MIN_RATE, self.limit * (1.0 + growth))
 
     def cut(self, measured: float, refused_at: float, now: float) -> None:
@@ -52,7 +62,17 @@ class PaceLimit:
         """
         sent = self.rate(refused_at)
         self.limit = max(self.MIN_RATE, min(sent, max(measured, self.PROBED * sent)))
+        self._climb(now)
+
+    def _climb(self, now: float, back_to: float | None = None) -> None:
+        """Climb from a cut at ``now``: along the cubic, or back to ``back_to`` within
+        ``CLIMB`` where the cubic would take longer."""
         self._cut_at = now
+        self._scale = self.SCALE
+        self._k = ((1.0 - self.BETA) / self.SCALE) ** (1.0 / 3.0)
+        if back_to is not None and back_to > self.limit * (1.0 + self.SCALE * self.CLIMB**3):
+            self._scale = (back_to / self.limit - 1.0) / self.CLIMB**3
+            self._k = 0.0
 
     def released(self, measured: float, now: float) -> bool:
         """Whether the pace has grown far past the limit and what is used: it holds nobody."""
