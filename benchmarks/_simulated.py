@@ -71,6 +71,15 @@ LIMITS = [
         0.05,
     ),
     (
+        "rate 50/s",
+        "bucket, burst 6, 22 ms",  # nginx's burst=5 nodelay, with its round trip
+        Limits(0.022, 0.2, rate=50, burst=6),
+        50.0,
+        "answered",
+        0.9,
+        0.05,
+    ),
+    (
         "rate 50/s, Retry-After: 1",
         "bucket, burst 3",
         Limits(0.02, 0.2, rate=50, burst=3, limit_retry_after=1.0),
