@@ -10,6 +10,7 @@ the same cases as a table, with real servers beside them.
 from __future__ import annotations
 
 import asyncio
+import random
 import statistics
 
 import attrs
@@ -142,7 +143,11 @@ def test_noise_is_not_taken_for_a_limit(noise: float) -> None:
         async def export(sim: SimulatedServer) -> tuple[float, list[int], bw.SessionStats]:
             loop = asyncio.get_running_loop()
             async with bw.Session(
-                bw.BasicAuth("a", "b"), base_url=SIMULATED_URL, transport=sim, max_retries=10
+                bw.BasicAuth("a", "b"),
+                base_url=SIMULATED_URL,
+                transport=sim,
+                max_retries=10,
+                backoff=bw.Backoff(rng=random.Random(sim.seed)),  # the same run every time
             ) as session:
                 start = loop.time()
                 ids = [t.call_task_id async for t in bw.iter_call_tasks(session, per_page=10)]
