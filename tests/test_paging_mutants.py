@@ -334,3 +334,41 @@ async def test_an_iterator_closed_early_holds_none_of_its_lists_while_its_consum
         await asyncio.sleep(0)  # the reads' done-callbacks already queued run
     gc.collect()
     assert freed() is None
+
+
+class Shrunk(Rows):
+    """A list that loses its first rows just before the first page is read, noting each ask
+    and each answer."""
+
+    def __init__(self, size: int, left: int) -> None:
+        super().__init__(size)
+        self.left = left
+        self.log: list[tuple[str, int]] = []
+
+    async def fetch(self, number: int, per_page: int) -> bw.Page[int]:
+        self.log.append(("ask", number))
+        del self.items[: len(self.items) - self.left]
+        await asyncio.sleep(0)
+        self.log.append(("answer", number))
+        items = self.items[(number - 1) * per_page : number * per_page]
+        return bw.Page(items, len(self.items), number, per_page, None, None)
+
+
+async def test_pages_read_again_start_together_as_far_as_the_read_ahead_allows() -> None:
+    """Resumed at page 6 on 100 rows, 70 left: pages 3 to 5 are read again, two at a time."""
+    rows = Shrunk(100, 70)
+    source = Source(rows.fetch, ident, per_page=10, label="l", start_page=6, count_hint=100)
+    pages = ordered_pages(one(source), concurrency=4, read_ahead=40)
+    async with contextlib.aclosing(pages) as each:
+        got = [taken.page.page async for taken in each]
+    assert got == [3, 4, 5, 6, 7]
+    # Pages 6 and 7 (20 rows) are held: room for two pages read again, then for the third.
+    again = rows.log[rows.log.index(("ask", 3)) :]
+    assert again == [
+        ("ask", 3),
+        ("ask", 4),
+        ("answer", 3),
+        ("answer", 4),
+        ("ask", 5),
+        ("answer", 5),
+    ]
