@@ -22,6 +22,7 @@ from bangwo8_async.paging.list_state import MAX_REPAIRS, ListState, Resized
 from bangwo8_async.paging.read_queue import Read, ReadQueue
 from bangwo8_async.paging.source import Source
 from bangwo8_async.paging.window import RecentKeys
+from tests.test_engine import SimList
 
 
 def page(
@@ -372,3 +373,53 @@ async def test_pages_read_again_start_together_as_far_as_the_read_ahead_allows()
         ("ask", 5),
         ("answer", 5),
     ]
+
+
+async def test_pages_being_read_again_behind_a_deeper_repair_are_asked_for_once_more() -> None:
+    """Found by a search: a repair reaching further back drops the reads again behind it, and
+    asks for those pages once more after it, not twice (15 reads, not 17)."""
+    sim = SimList(26)
+    source = Source(sim.fetch, ident, per_page=4, label="sim")
+    got: list[int] = []
+
+    async def consume() -> None:
+        pages = ordered_pages(one(source), concurrency=1, read_ahead=12)
+        async with contextlib.aclosing(pages) as each:
+            async for taken in each:
+                got.extend(taken.page.items)
+
+    steps = [
+        "a3",
+        "a4",
+        "d2",
+        "d4",
+        "a1",
+        "a2",
+        "a1",
+        "d1",
+        "d0",
+        "d2",
+        "d3",
+        "a2",
+        "a4",
+        "a0",
+        "a5",
+        "a2",
+        "d4",
+        "a4",
+        "d0",
+        "a5",
+        "a2",
+    ]
+    consumer = asyncio.ensure_future(consume())
+    while not consumer.done():
+        await asyncio.sleep(0)
+        if sim.waiting:
+            step = steps.pop(0) if steps else "a0"
+            if step[0] == "a":
+                sim.answer(int(step[1:]))
+            else:
+                sim.delete_at(int(step[1:]))
+    await consumer
+    assert got == [1, 2, 3, 4, 5, 6, 7, 8, 10, *range(11, 27)]
+    assert len(sim.reads) == 15
