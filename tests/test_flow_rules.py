@@ -4,12 +4,20 @@ the active clock."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable, Mapping
+
 import pytest
 
+import bangwo8_async as bw
 from bangwo8_async._http.flow.clock import ActiveClock
 from bangwo8_async._http.flow.control import FlowControl
 from bangwo8_async._http.flow.judge import concurrency_limit, excess, lowered
 from bangwo8_async._http.flow.ledger import Answer, Ledger, Outcome, Ticket
+from bangwo8_async._http.flow.pace import PaceLimit
+from bangwo8_async._http.flow.window import WindowLimit
+from bangwo8_async._http.transport import HttpRequest, HttpResponse
+from bangwo8_async.testing.simulator import SIMULATED_URL, run_virtual
 
 
 class Clock:
@@ -144,3 +152,103 @@ def test_a_new_epoch_counts_only_the_answers_sent_in_it() -> None:
     ledger.add(answer(3, True))  # sent before the epoch began: not counted in it
     assert (ledger.epoch_total, ledger.epoch_refused) == (1, 1)
     assert ledger.total == 5
+
+
+def test_answers_a_horizon_old_are_forgotten_with_their_refusals() -> None:
+    ledger = Ledger(1.0)
+    ledger.add(answer(1, True))  # at 0.0, in epoch 0
+    ledger.add(Answer(Ticket(0, 0.5, 1), 0.5, Outcome.OK))
+    ledger.forget(1.0)  # exactly a horizon after the first: it goes
+    assert ledger.total == 1
+    assert (ledger.epoch_total, ledger.epoch_refused) == (1, 0)
+
+
+# -- the window ----------------------------------------------------------------------------
+
+
+def probe_answer(in_flight: int, refused: bool, at: float) -> Answer:
+    outcome = Outcome.REFUSED if refused else Outcome.OK
+    return Answer(Ticket(0, at, in_flight), at, outcome)
+
+
+def test_the_window_probes_every_two_seconds_and_again_a_tenth_after_a_raise() -> None:
+    window = WindowLimit(4, 16, now=0.0)
+    assert window.window(1.99) == 4
+    assert window.window(2.0) == 5
+    for _ in range(WindowLimit.CONFIRM):
+        window.learn(probe_answer(5, False, at=2.0))
+    assert window.limit == 5
+    assert window.window(2.09) == 5
+    assert window.window(2.1) == 7  # the step doubled
+
+
+def test_a_limit_read_off_partial_answers_is_probed_a_tenth_later() -> None:
+    window = WindowLimit(4, 16, now=0.0)
+    window.probe_soon(0.0)
+    assert window.window(0.1) == 5
+
+
+def test_after_a_refused_probe_the_next_needs_every_confirmation_again() -> None:
+    window = WindowLimit(4, 16, now=0.0)
+    window.learn(probe_answer(5, True, at=2.0))  # the probe is refused
+    assert window.limit == 4
+    for _ in range(WindowLimit.CONFIRM - 1):
+        window.learn(probe_answer(5, False, at=4.0))
+    assert window.limit == 4
+    window.learn(probe_answer(5, False, at=4.0))
+    assert window.limit == 5
+
+
+# -- the pace ------------------------------------------------------------------------------
+
+
+def test_the_cubic_stops_growing_after_sixty_four_seconds() -> None:
+    pace = PaceLimit(10.0, now=0.0)
+    assert pace.rate(1e6) == pace.rate(1e3)
+    assert pace.rate(1e6) < 10.0 * (1.0 + PaceLimit.SCALE * 64.5**3)
+
+
+def test_a_pace_cut_to_seven_tenths_of_the_one_refused_climbs_back_in_climb_seconds() -> None:
+    """Back to 1.4 times the limit: more than the cubic's 1.34 in ``CLIMB`` seconds."""
+    pace = PaceLimit(10.0, now=0.0, back_to=14.0)
+    assert pace.rate(PaceLimit.CLIMB) == pytest.approx(14.0)
+
+
+# -- what an answer tells ------------------------------------------------------------------
+
+
+class Statuses:
+    """A transport that answers each request with the next status, after 0.3 s."""
+
+    def __init__(self, *statuses: int) -> None:
+        self.statuses = iter(statuses)
+
+    async def send(
+        self,
+        request: HttpRequest,
+        headers: Mapping[str, str],
+        *,
+        timeout: float,
+        unanswered: Callable[[], None],
+    ) -> HttpResponse:
+        await asyncio.sleep(0.3)
+        status = next(self.statuses)
+        body = b'{"callTask": [], "count": 0}' if status == 200 else b'{"error": "down"}'
+        return HttpResponse.of(status, body, {"Content-Type": "application/json"})
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_run_of_5xx_is_the_server_down_and_the_answer_after_it_a_recovery(status: int) -> None:
+    async def main() -> int:
+        transport = Statuses(status, status, status, 200)
+        session = bw.Session(
+            bw.BasicAuth("a", "b"), base_url=SIMULATED_URL, transport=transport, max_retries=5
+        )
+        async with session:
+            await bw.list_call_tasks(session, per_page=1)
+            return session._flow.control.recoveries
+
+    assert run_virtual(main()) == 1
