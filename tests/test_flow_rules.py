@@ -5,6 +5,7 @@ the active clock."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 
 import pytest
@@ -15,6 +16,8 @@ from bangwo8_async._http.flow.control import FlowControl
 from bangwo8_async._http.flow.judge import concurrency_limit, excess, lowered
 from bangwo8_async._http.flow.ledger import Answer, Ledger, Outcome, Ticket
 from bangwo8_async._http.flow.pace import PaceLimit
+from bangwo8_async._http.flow.runtime import Flow
+from bangwo8_async._http.flow.waiting import Gate
 from bangwo8_async._http.flow.window import WindowLimit
 from bangwo8_async._http.transport import HttpRequest, HttpResponse
 from bangwo8_async.testing.simulator import SIMULATED_URL, run_virtual
@@ -252,3 +255,61 @@ def test_a_run_of_5xx_is_the_server_down_and_the_answer_after_it_a_recovery(stat
             return session._flow.control.recoveries
 
     assert run_virtual(main()) == 1
+
+
+# -- the flow as attempts meet it ----------------------------------------------------------
+
+
+def test_a_place_granted_to_a_caller_cancelled_meanwhile_is_handed_on() -> None:
+    async def main() -> int:
+        gate = Gate(1)
+        await gate.acquire()
+        late = asyncio.ensure_future(gate.acquire())
+        await asyncio.sleep(0)  # it queues
+        gate.release()  # its place is granted ...
+        late.cancel()  # ... and it is cancelled before it runs
+        with contextlib.suppress(asyncio.CancelledError):
+            await late
+        await asyncio.wait_for(gate.acquire(), 1.0)  # the place was handed back
+        return gate.busy
+
+    assert run_virtual(main()) == 1
+
+
+def healthy_flow() -> Flow:
+    flow = Flow(8, adaptive=True, rate_limit=None, sleep=asyncio.sleep)
+    for _ in range(FlowControl.TRIAL_ANSWERS):
+        flow.control.answer(flow.control.send(), Outcome.OK)
+    return flow
+
+
+def test_while_the_server_answers_most_requests_a_backoff_is_half_a_second() -> None:
+    async def main() -> float:
+        flow, loop = healthy_flow(), asyncio.get_running_loop()
+        start = loop.time()
+        await flow.backoff(8.0, retry_after=False)
+        return loop.time() - start
+
+    assert run_virtual(main()) == pytest.approx(0.5)
+
+
+def test_while_the_server_is_down_one_sleeping_retry_is_woken_every_half_second() -> None:
+    async def main() -> list[float]:
+        flow = Flow(8, adaptive=True, rate_limit=None, sleep=asyncio.sleep)
+        loop = asyncio.get_running_loop()
+        tickets = [flow.control.send() for _ in range(3)]
+        await asyncio.sleep(1.0)
+        for ticket in tickets:
+            flow.leave(ticket, Outcome.FAILED)
+        assert flow.control.down
+        woken: list[float] = []
+
+        async def retry() -> None:
+            await flow.backoff(30.0, retry_after=False)
+            woken.append(loop.time() - 1.0)
+
+        await asyncio.gather(*(retry() for _ in range(3)))
+        flow.close()
+        return woken
+
+    assert run_virtual(main()) == pytest.approx([0.5, 1.0, 1.5])
