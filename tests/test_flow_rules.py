@@ -313,3 +313,43 @@ def test_while_the_server_is_down_one_sleeping_retry_is_woken_every_half_second(
         return woken
 
     assert run_virtual(main()) == pytest.approx([0.5, 1.0, 1.5])
+
+
+# -- the controller's judgement ------------------------------------------------------------
+
+
+def test_the_background_follows_the_share_down_from_the_twentieth_answer() -> None:
+    """Once random faults ease off, the background they left falls with them."""
+    clock = Clock()
+    control = FlowControl(8, clock=clock)
+    control.background = 0.3  # left by a spell of noise
+    for _ in range(FlowControl.TRIAL_ANSWERS - 1):
+        one(control, clock, Outcome.OK, after=0.01)
+    assert control.background == 0.3  # too few answers to tell
+    one(control, clock, Outcome.OK, after=0.01)
+    assert control.background == pytest.approx(0.025)  # none refused, less half the slack
+
+
+def test_a_window_of_two_refused_only_when_full_is_one_too_many() -> None:
+    """Every send went with the window full: no split shows the limit, which is one less."""
+    clock = Clock()
+    control = FlowControl(8, clock=clock)
+    tickets = [control.send() for _ in range(2)]
+    for ticket in tickets:
+        control.answer(ticket, Outcome.REFUSED)
+    assert control._one_less(2) == 1
+    assert control._one_less(1) is None
+
+
+def test_a_trial_short_of_answers_is_judged_after_two_seconds() -> None:
+    """A cut that leaves so few sends that a trial never fills is judged all the same."""
+    clock = Clock()
+    control = FlowControl(8, clock=clock)
+    for _ in range(4):
+        one(control, clock, Outcome.OK, after=0.01)
+    for i in range(20):
+        one(control, clock, Outcome.REFUSED if i < 16 else Outcome.OK, after=0.01)
+    assert control._trial is not None  # a pace, on trial
+    for _ in range(4):
+        one(control, clock, Outcome.OK, after=0.6)  # four answers in 2.4 s
+    assert control._trial is None

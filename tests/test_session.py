@@ -490,3 +490,11 @@ async def test_a_connection_error_names_where_and_why(
         f"cannot connect to 127.0.0.1:{port}: connection refused "
         "[GET /callTask/49242970.json] after 2 attempts"
     )
+
+
+def test_a_backoffs_repr_is_its_policy_alone() -> None:
+    """The same policy reads the same in every log, whatever sleeps for it."""
+    assert repr(bw.Backoff(base=0.5, cap=8.0, sleep=bw.Backoff.instant().sleep)) == repr(
+        bw.Backoff()
+    )
+    assert repr(bw.Backoff()) == "Backoff(base=0.5, cap=8.0, max_retry_after=60.0)"

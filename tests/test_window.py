@@ -123,3 +123,12 @@ def test_drops_and_keeps_exactly_what_its_rule_says(pages: list[list[int]], max_
         assert len(window) == sum(map(len, model.pages))
         assert all(x in window for x in keys)
         assert not any(x in window for x in range(26) if x not in keys)
+
+
+def test_the_oldest_page_goes_by_its_own_size_when_pages_differ() -> None:
+    """Ten keys kept: after pages of 2, 9 and 1 keys, the last two hold ten, so the first goes."""
+    window: RecentKeys[int] = RecentKeys(identity, 10)
+    window.fresh([1, 2])
+    window.fresh(list(range(10, 19)))
+    window.fresh([30])
+    assert 1 not in window and 2 not in window and len(window) == 10
