@@ -353,3 +353,18 @@ def test_a_trial_short_of_answers_is_judged_after_two_seconds() -> None:
     for _ in range(4):
         one(control, clock, Outcome.OK, after=0.6)  # four answers in 2.4 s
     assert control._trial is None
+
+
+def test_healthy_needs_half_of_the_answers_lately_to_be_answered() -> None:
+    clock = Clock()
+    control = FlowControl(8, clock=clock)
+    for i in range(20):  # 7 of 20 answered, never three failures in a row for long
+        one(control, clock, Outcome.OK if i % 3 == 0 else Outcome.FAILED, after=0.01)
+    assert not control.down
+    assert not control.healthy
+    for _ in range(3):
+        one(control, clock, Outcome.OK, after=0.01)  # 10 of 23: still under half
+    assert not control.healthy
+    for _ in range(3):
+        one(control, clock, Outcome.OK, after=0.01)  # 13 of 26: half
+    assert control.healthy
