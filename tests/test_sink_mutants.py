@@ -20,15 +20,9 @@ import pytest
 from bangwo8_async.export import checkpoint
 from bangwo8_async.export.checkpoint import CheckpointError
 from bangwo8_async.export.location import LocationError
-from bangwo8_async.export.sinks import FileSink, StdoutSink
+from bangwo8_async.export.sinks import StdoutSink
 from bangwo8_async.export.sqlite import SqliteSink
-
-FIELDS = ["call_task_id", "name"]
-SHAPE = {"what": "tasks", "per_page": 2}
-
-
-def rows(*ids: int) -> list[dict[str, Any]]:
-    return [{"call_task_id": i, "name": f"任务{i}"} for i in ids]
+from tests._sinks import FIELDS, SHAPE, file_sink, names, query, rows, sqlite, stopped_after
 
 
 def encoded(fmt: str, *ids: int) -> bytes:
@@ -36,22 +30,6 @@ def encoded(fmt: str, *ids: int) -> bytes:
     if fmt == "csv":
         return ("call_task_id,name\r\n" + "".join(f"{i},任务{i}\r\n" for i in ids)).encode()
     return "".join(f'{{"call_task_id":{i},"name":"任务{i}"}}\n' for i in ids).encode()
-
-
-def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
-
-
-def file_sink(path: Path, fmt: str = "jsonl") -> FileSink:
-    return FileSink(path, fmt, FIELDS, excel=False)
-
-
-def stopped_after(path: Path, fmt: str, *ids: int) -> None:
-    """An export that committed one page of these rows, then stopped."""
-    sink = file_sink(path, fmt)
-    sink.open(SHAPE, restart=False)
-    sink.commit(rows(*ids), {"shape": SHAPE, "rows": len(ids)})
-    sink.close()
 
 
 # FileSink: resuming after a crash
@@ -64,7 +42,7 @@ def test_a_resume_cuts_away_what_a_crash_wrote_past_the_last_commit(
     """Bytes past the checkpoint's offset (a page and a torn line) are gone, nothing repeats."""
     out = tmp_path / f"o.{fmt}"
     part = tmp_path / f"o.{fmt}.part"
-    stopped_after(out, fmt, 1, 2)
+    stopped_after(file_sink(out, fmt), 1, 2)
     committed = part.read_bytes()
     torn = encoded("jsonl", 3, 4) + b'{"call_task_id":5,"na'  # written, never checkpointed
     with part.open("ab") as f:
@@ -84,7 +62,7 @@ def test_a_resume_with_nothing_more_to_read_finishes_with_the_committed_rows_onl
 ) -> None:
     """The crash's uncommitted page never reaches the complete file."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl", 1, 2)
+    stopped_after(file_sink(out, "jsonl"), 1, 2)
     with (tmp_path / "o.jsonl.part").open("ab") as f:
         f.write(encoded("jsonl", 3))
     again = file_sink(out)
@@ -96,7 +74,7 @@ def test_a_resume_with_nothing_more_to_read_finishes_with_the_committed_rows_onl
 def test_a_resume_appends_after_the_committed_rows(tmp_path: Path) -> None:
     """Each row once, in order, across a stop."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl", 1, 2)
+    stopped_after(file_sink(out, "jsonl"), 1, 2)
     again = file_sink(out)
     again.open(SHAPE, restart=False)
     again.commit(rows(3, 4), {"shape": SHAPE, "rows": 4})
@@ -111,7 +89,7 @@ def test_a_resume_appends_after_the_committed_rows(tmp_path: Path) -> None:
 def test_a_part_shorter_than_its_checkpoint_is_refused(tmp_path: Path) -> None:
     """Rows the checkpoint counts are missing: a clear error, the files left as they are."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl", 1, 2)
+    stopped_after(file_sink(out, "jsonl"), 1, 2)
     part = tmp_path / "o.jsonl.part"
     part.write_bytes(part.read_bytes()[:-3])
     with pytest.raises(CheckpointError, match=r"is missing or shorter than .* --restart"):
@@ -122,7 +100,7 @@ def test_a_part_shorter_than_its_checkpoint_is_refused(tmp_path: Path) -> None:
 def test_a_missing_part_is_refused_even_when_nothing_was_written(tmp_path: Path) -> None:
     """A checkpoint at offset 0 (a page whose rows were all repeats) still needs its part."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl")
+    stopped_after(file_sink(out, "jsonl"))
     (tmp_path / "o.jsonl.part").unlink()
     with pytest.raises(CheckpointError, match="is missing or shorter than"):
         file_sink(out).open(SHAPE, restart=False)
@@ -131,7 +109,7 @@ def test_a_missing_part_is_refused_even_when_nothing_was_written(tmp_path: Path)
 def test_other_arguments_are_refused_on_resume(tmp_path: Path) -> None:
     """A partial file export made with other arguments is never continued."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl", 1)
+    stopped_after(file_sink(out, "jsonl"), 1)
     with pytest.raises(CheckpointError, match=r"other arguments \(per_page=2\)"):
         file_sink(out).open({"what": "tasks", "per_page": 50}, restart=False)
 
@@ -139,7 +117,7 @@ def test_other_arguments_are_refused_on_resume(tmp_path: Path) -> None:
 def test_restart_discards_a_stopped_export(tmp_path: Path) -> None:
     """--restart: no checkpoint comes back and the complete file holds the new rows only."""
     out = tmp_path / "o.jsonl"
-    stopped_after(out, "jsonl", 1, 2)
+    stopped_after(file_sink(out, "jsonl"), 1, 2)
     again = file_sink(out)
     assert again.open(SHAPE, restart=True) is None
     again.commit(rows(7), {"shape": SHAPE, "rows": 1})
@@ -175,7 +153,7 @@ def test_an_earlier_complete_file_does_not_stop_a_resume(tmp_path: Path) -> None
     """A finished export in place beside a stopped one: the stopped one resumes."""
     out = tmp_path / "o.jsonl"
     out.write_bytes(encoded("jsonl", 9))
-    stopped_after(out, "jsonl", 1, 2)
+    stopped_after(file_sink(out, "jsonl"), 1, 2)
     again = file_sink(out)
     saved = again.open(SHAPE, restart=False)
     assert saved is not None and saved["rows"] == 2
@@ -259,15 +237,6 @@ def test_the_stream_sink_hands_on_the_header_and_each_page_at_once() -> None:
 # SqliteSink
 
 
-def sqlite(path: Path, fields: list[str] = FIELDS) -> SqliteSink:
-    return SqliteSink(path, "tasks", fields, ["call_task_id"])
-
-
-def query(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    with contextlib.closing(sqlite3.connect(path)) as db:
-        return db.execute(sql).fetchall()
-
-
 def run(path: Path, page: list[dict[str, Any]], fields: list[str] = FIELDS) -> None:
     """One complete export of these rows."""
     sink = sqlite(path, fields)
@@ -335,10 +304,7 @@ def test_sqlite_a_restart_stopped_before_its_first_page_does_not_resume_the_old_
 ) -> None:
     """The discarded run's checkpoint is gone at once, not when the new run first commits."""
     db = tmp_path / "o.db"
-    first = sqlite(db)
-    first.open(SHAPE, restart=False)
-    first.commit(rows(1), {"shape": SHAPE, "rows": 1})
-    first.close()
+    stopped_after(sqlite(db), 1)
     second = sqlite(db)
     assert second.open(SHAPE, restart=True) is None
     second.close()
@@ -351,10 +317,7 @@ def test_sqlite_a_restart_stopped_before_its_first_page_does_not_resume_the_old_
 def test_sqlite_other_arguments_are_refused_on_resume(tmp_path: Path) -> None:
     """A partial SQLite export made with other arguments is never continued."""
     db = tmp_path / "o.db"
-    first = sqlite(db)
-    first.open(SHAPE, restart=False)
-    first.commit(rows(1), {"shape": SHAPE, "rows": 1})
-    first.close()
+    stopped_after(sqlite(db), 1)
     again = sqlite(db)
     with pytest.raises(CheckpointError, match=r"table export_state, tasks\) was made with other"):
         again.open({"what": "tasks", "per_page": 50}, restart=False)
@@ -364,10 +327,7 @@ def test_sqlite_other_arguments_are_refused_on_resume(tmp_path: Path) -> None:
 def test_sqlite_a_table_dropped_by_hand_is_made_again_on_resume(tmp_path: Path) -> None:
     """The resumed run writes its next page into a new table rather than failing."""
     db = tmp_path / "o.db"
-    first = sqlite(db)
-    first.open(SHAPE, restart=False)
-    first.commit(rows(1), {"shape": SHAPE, "rows": 1})
-    first.close()
+    stopped_after(sqlite(db), 1)
     with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as conn:
         conn.execute("DROP TABLE call_tasks")
     again = sqlite(db)

@@ -3,27 +3,14 @@
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from bangwo8_async.export.location import LocationError
 from bangwo8_async.export.sinks import FileSink, StdoutSink
-from bangwo8_async.export.sqlite import SqliteSink
-
-FIELDS = ["call_task_id", "name"]
-SHAPE = {"what": "tasks", "per_page": 2}
-
-
-def rows(*ids: int) -> list[dict[str, Any]]:
-    return [{"call_task_id": i, "name": f"任务{i}"} for i in ids]
-
-
-def names(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.iterdir())
+from tests._sinks import FIELDS, SHAPE, names, query, rows, sqlite, stopped_after
 
 
 def test_a_file_sink_closed_before_it_opened_does_nothing(tmp_path: Path) -> None:
@@ -85,15 +72,6 @@ def test_the_stream_sink_writes_as_it_goes_and_never_resumes() -> None:
     assert out.getvalue() == "\ufeffcall_task_id,name\r\n1,任务1\r\n".encode()
 
 
-def sqlite(path: Path) -> SqliteSink:
-    return SqliteSink(path, "tasks", FIELDS, ["call_task_id"])
-
-
-def table(path: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
-
-
 def test_sqlite_resumes_the_run_it_stopped_in(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
     first = sqlite(db)
@@ -106,11 +84,11 @@ def test_sqlite_resumes_the_run_it_stopped_in(tmp_path: Path) -> None:
     assert again.run_id == first.run_id == 1
     again.commit(rows(3), {"shape": SHAPE, "rows": 3, "cursor": 3})
     again.finish({"rows": 3, "count_start": 3, "count_end": 3})
-    assert table(db, "SELECT count(*) FROM export_state") == [(0,)]
-    assert table(db, "SELECT run_id, status, rows, count_start, count_end FROM exports") == [
+    assert query(db, "SELECT count(*) FROM export_state") == [(0,)]
+    assert query(db, "SELECT run_id, status, rows, count_start, count_end FROM exports") == [
         (1, "complete", 3, 3, 3)
     ]
-    assert table(db, "SELECT call_task_id, position FROM call_tasks ORDER BY position") == [
+    assert query(db, "SELECT call_task_id, position FROM call_tasks ORDER BY position") == [
         (1, 1),
         (2, 2),
         (3, 3),
@@ -119,19 +97,16 @@ def test_sqlite_resumes_the_run_it_stopped_in(tmp_path: Path) -> None:
 
 def test_sqlite_restart_discards_the_stopped_run(tmp_path: Path) -> None:
     db = tmp_path / "o.db"
-    first = sqlite(db)
-    first.open(SHAPE, restart=False)
-    first.commit(rows(1), {"shape": SHAPE, "rows": 1})
-    first.close()
+    stopped_after(sqlite(db), 1)
     again = sqlite(db)
     assert again.open(SHAPE, restart=True) is None
     assert again.run_id == 2
     again.finish({"rows": 0})
-    assert table(db, "SELECT run_id, status FROM exports ORDER BY run_id") == [
+    assert query(db, "SELECT run_id, status FROM exports ORDER BY run_id") == [
         (1, "discarded"),
         (2, "complete"),
     ]
-    assert table(db, "SELECT count(*) FROM export_state") == [(0,)]
+    assert query(db, "SELECT count(*) FROM export_state") == [(0,)]
 
 
 def test_sqlite_a_run_without_audit_records_zeros(tmp_path: Path) -> None:
@@ -141,7 +116,7 @@ def test_sqlite_a_run_without_audit_records_zeros(tmp_path: Path) -> None:
     sink.commit(rows(1), {"shape": SHAPE, "rows": 1})
     sink.finish({"rows": 1})
     audit = "SELECT repeats_dropped, pages_reread, retries, shape FROM exports"
-    assert table(db, audit) == [(0, 0, 0, orjson.dumps(SHAPE).decode())]
+    assert query(db, audit) == [(0, 0, 0, orjson.dumps(SHAPE).decode())]
     sink.close()  # already closed by finish: nothing happens
 
 
