@@ -10,23 +10,10 @@ from hypothesis import strategies as st
 from bangwo8_async._http.flow.clock import ActiveClock
 from bangwo8_async._http.flow.control import FlowControl
 from bangwo8_async._http.flow.judge import concurrency_limit, excess, lowered
-from bangwo8_async._http.flow.ledger import Answer, Outcome, Ticket
+from bangwo8_async._http.flow.ledger import Outcome
 from bangwo8_async._http.flow.pace import PaceLimit
 from bangwo8_async._http.flow.window import WindowLimit
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def answer(in_flight: int, refused: bool, at: float = 0.0) -> Answer:
-    outcome = Outcome.REFUSED if refused else Outcome.OK
-    return Answer(Ticket(0, at, in_flight), at, outcome)
-
+from tests._flow import Clock, answer
 
 # -- the tests on answers ----------------------------------------------------------------
 

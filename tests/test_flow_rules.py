@@ -21,18 +21,7 @@ from bangwo8_async._http.flow.waiting import Gate
 from bangwo8_async._http.flow.window import WindowLimit
 from bangwo8_async._http.transport import HttpRequest, HttpResponse
 from bangwo8_async.testing.simulator import SIMULATED_URL, run_virtual
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def answer(in_flight: int, refused: bool) -> Answer:
-    return Answer(Ticket(0, 0.0, in_flight), 0.0, Outcome.REFUSED if refused else Outcome.OK)
+from tests._flow import Clock, answer
 
 
 def one(control: FlowControl, clock: Clock, outcome: Outcome, *, after: float = 0.1) -> bool:
@@ -169,17 +158,12 @@ def test_answers_a_horizon_old_are_forgotten_with_their_refusals() -> None:
 # -- the window ----------------------------------------------------------------------------
 
 
-def probe_answer(in_flight: int, refused: bool, at: float) -> Answer:
-    outcome = Outcome.REFUSED if refused else Outcome.OK
-    return Answer(Ticket(0, at, in_flight), at, outcome)
-
-
 def test_the_window_probes_every_two_seconds_and_again_a_tenth_after_a_raise() -> None:
     window = WindowLimit(4, 16, now=0.0)
     assert window.window(1.99) == 4
     assert window.window(2.0) == 5
     for _ in range(WindowLimit.CONFIRM):
-        window.learn(probe_answer(5, False, at=2.0))
+        window.learn(answer(5, False, at=2.0))
     assert window.limit == 5
     assert window.window(2.09) == 5
     assert window.window(2.1) == 7  # the step doubled
@@ -193,12 +177,12 @@ def test_a_limit_read_off_partial_answers_is_probed_a_tenth_later() -> None:
 
 def test_after_a_refused_probe_the_next_needs_every_confirmation_again() -> None:
     window = WindowLimit(4, 16, now=0.0)
-    window.learn(probe_answer(5, True, at=2.0))  # the probe is refused
+    window.learn(answer(5, True, at=2.0))  # the probe is refused
     assert window.limit == 4
     for _ in range(WindowLimit.CONFIRM - 1):
-        window.learn(probe_answer(5, False, at=4.0))
+        window.learn(answer(5, False, at=4.0))
     assert window.limit == 4
-    window.learn(probe_answer(5, False, at=4.0))
+    window.learn(answer(5, False, at=4.0))
     assert window.limit == 5
 
 
