@@ -317,18 +317,30 @@ def _call_task_rows() -> Callable[[Any, Any], list[CallTask]]:
     return structure_call_tasks
 
 
-#: The most digits an id may have for the fast path to parse it as JSON: orjson reads an
-#: integer beyond 64 bits as a float.
-_ID_DIGITS = 18
+def _page_ids(ids: list[str]) -> list[int]:
+    """A page's ids, every one a string of ASCII digits, as ints by one C call; else raises.
+
+    As a JSON array they are parsed at once rather than by one ``int()`` each
+    (which copies each string before it reads it). ``""`` and a leading zero
+    are not JSON and raise; orjson reads an integer beyond 64 bits as a float,
+    and one float makes the sum a float, so that raises too.
+    """
+    digits = "".join(ids)
+    # bytes.isdigit reads ASCII by a table; str.isdigit asks the Unicode database per character
+    if not (digits.isascii() and digits.encode().isdigit()):
+        raise ValueError("not every id is a string of ASCII digits")
+    numbers: list[int] = orjson.loads("[" + ",".join(ids) + "]")
+    if type(sum(numbers)) is not int:
+        raise ValueError("an id beyond 64 bits")
+    return numbers
 
 
 def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
     """A page of tasks: a fast path for the well-formed page, else :func:`_call_task_rows`.
 
-    The fast path checks a page's ids at once (every id a string of ASCII
-    digits: one ``join``, in C), reads each item's five fields by one
-    ``itemgetter``, and builds each task through its twin (see :func:`_twin`).
-    Anything else (an int id, a missing field, the ``startime`` alias, a value
+    The fast path reads a page's ids at once (:func:`_page_ids`), each item's
+    five fields by one ``itemgetter``, and builds each task through its twin
+    (see :func:`_twin`). Anything else (an int id, a missing field, the ``startime`` alias, a value
     that is not JSON's) raises inside it, and the whole page is read again by
     the reference loop, which gives the answer or the error it always gave.
     Exact for the values a JSON parser returns.
@@ -343,24 +355,18 @@ def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
 
     def structure_call_tasks(raw: Any, _: Any) -> list[CallTask]:
         try:
-            ids = list(map(id_of, raw))
-            digits = "".join(ids)
-            if digits.isdigit() and digits.isascii() and max(map(len, ids)) <= _ID_DIGITS:
-                # Every id is ASCII digits or "", and fits 64 bits: as a JSON array, the page's
-                # ids are parsed by one C call rather than one int() each. "" and a leading
-                # zero are not JSON, and raise (then the reference loop reads them).
-                numbers = orjson.loads("[" + ",".join(ids) + "]")
-                out = []
-                for cid, (name, start, end, status) in zip(numbers, map(fields, raw), strict=True):
-                    task = twin()
-                    task.call_task_id = cid
-                    task.task_name = name if type(name) is str else _str(name)
-                    task.task_start = moment(start) or _parse_moment(start)
-                    task.task_end = moment(end) or _parse_moment(end)
-                    task.status = status_of(status) or _parse_status(status)
-                    task.__class__ = cl
-                    out.append(task)
-                return out
+            numbers = _page_ids(list(map(id_of, raw)))
+            out = []
+            for cid, (name, start, end, status) in zip(numbers, map(fields, raw), strict=True):
+                task = twin()
+                task.call_task_id = cid
+                task.task_name = name if type(name) is str else _str(name)
+                task.task_start = moment(start) or _parse_moment(start)
+                task.task_end = moment(end) or _parse_moment(end)
+                task.status = status_of(status) or _parse_status(status)
+                task.__class__ = cl
+                out.append(task)
+            return out
         except Exception:  # anything unusual: the reference loop answers, or raises
             pass
         return rows(raw, _)
