@@ -340,9 +340,10 @@ def _call_task_list() -> Callable[[Any, Any], list[CallTask]]:
 
     The fast path reads a page's ids at once (:func:`_page_ids`), each item's
     five fields by one ``itemgetter``, and builds each task through its twin
-    (see :func:`_twin`). Anything else (an int id, a missing field, the ``startime`` alias, a value
-    that is not JSON's) raises inside it, and the whole page is read again by
-    the reference loop, which gives the answer or the error it always gave.
+    (see :func:`_twin`). Anything else (an int id, a missing field, the
+    ``startime`` alias, a value that is not JSON's) raises inside it, and the
+    whole page is read again by the reference loop, which gives the answer or
+    the error it always gave.
     Exact for the values a JSON parser returns.
     """
     rows = _call_task_rows()
