@@ -13,11 +13,15 @@ from .errors import DecodeError, ValidationError
 from .models import CallTask, CallTaskDetail, CreatedCallTask, NewCallTask, Page, TaskUser
 
 __all__ = [
+    "call_task_page",
+    "call_tasks_of",
     "create_call_task",
     "delete_call_task",
     "get_call_task",
     "list_call_tasks",
     "list_task_users",
+    "task_user_page",
+    "task_users_of",
 ]
 
 T = TypeVar("T")
@@ -34,11 +38,34 @@ async def list_call_tasks(
 ) -> Page[CallTask]:
     """One page of call tasks (``GET /callTask.json``), optionally filtered by created date."""
     check_page(page, per_page)
+    unread = await call_task_page(session, page, per_page, created_start, created_end)
+    return _structured(unread, call_tasks_of(unread.items))
+
+
+async def call_task_page(
+    session: Session,
+    page: int,
+    per_page: int,
+    created_start: date | None = None,
+    created_end: date | None = None,
+) -> Page[Any]:
+    """One page of call tasks with its items as the server sent them; :func:`call_tasks_of`
+    reads them.
+
+    The iterators read ahead by such pages and read the items of each as it is
+    handed on: plain JSON objects cost the garbage collector nothing to hold,
+    a page of models costs it a walk of every model at each collection.
+    """
     params: dict[str, str | int] = {**date_range(created_start, created_end)}
     params["page"] = page
     params["per_page"] = per_page
     data = await session.request("GET", "/callTask.json", params=params)
-    return _page(data, CallTask, page, per_page, "list_call_tasks")
+    return _page(data, page, per_page, "list_call_tasks")
+
+
+def call_tasks_of(items: list[Any]) -> list[CallTask]:
+    """The tasks of a :func:`call_task_page`; :class:`DecodeError` names the bad one."""
+    return structure_list(items, CallTask, endpoint="list_call_tasks", path="$.callTask")
 
 
 async def get_call_task(session: Session, call_task_id: int) -> CallTaskDetail:
@@ -91,12 +118,25 @@ async def list_task_users(
     """One page of a call task's customers (``GET /callTask/userList/{id}.json``)."""
     check_id(call_task_id, "call_task_id")
     check_page(page, per_page)
+    unread = await task_user_page(session, call_task_id, page, per_page)
+    return _structured(unread, task_users_of(unread.items))
+
+
+async def task_user_page(
+    session: Session, call_task_id: int, page: int, per_page: int
+) -> Page[Any]:
+    """One page of a task's customers with its items as sent, as :func:`call_task_page`."""
     data = await session.request(
         "GET",
         f"/callTask/userList/{call_task_id}.json",
         params={"page": page, "per_page": per_page},
     )
-    return _page(data, TaskUser, page, per_page, "list_task_users")
+    return _page(data, page, per_page, "list_task_users")
+
+
+def task_users_of(items: list[Any]) -> list[TaskUser]:
+    """The customers of a :func:`task_user_page`; :class:`DecodeError` names the bad one."""
+    return structure_list(items, TaskUser, endpoint="list_task_users", path="$.callTask")
 
 
 def _member(data: Any, endpoint: str) -> Any:
@@ -107,20 +147,32 @@ def _member(data: Any, endpoint: str) -> Any:
     return data[_KEY]
 
 
-def _page(data: Any, cl: type[T], page: int, per_page: int, endpoint: str) -> Page[T]:
+def _page(data: Any, page: int, per_page: int, endpoint: str) -> Page[Any]:
+    """A list page from its JSON, its items not read yet (see :func:`_structured`)."""
     if not isinstance(data, dict):
         raise DecodeError(f"{endpoint}: expected a JSON object", endpoint=endpoint, field="$")
-    count = _count(data.get("count"))
     raw = data.get(_KEY)
-    # PHP sends ``null`` (or leaves the key out) for an empty list, whatever ``count`` says.
-    items = [] if raw is None else structure_list(raw, cl, endpoint=endpoint, path="$.callTask")
+    if raw is not None and type(raw) is not list:
+        raise DecodeError(
+            f"{endpoint}: expected a list, got {type(raw).__name__} @ $.callTask",
+            endpoint=endpoint,
+            field="$.callTask",
+        )
     return Page(
-        items=items,
-        count=count,
+        # PHP sends ``null`` (or leaves the key out) for an empty list, whatever ``count`` says.
+        items=[] if raw is None else raw,
+        count=_count(data.get("count")),
         page=page,
         per_page=per_page,
         next_page=_link(data.get("next_page")),
         previous_page=_link(data.get("previous_page")),
+    )
+
+
+def _structured(unread: Page[Any], items: list[T]) -> Page[T]:
+    """``unread`` with its items read (the constructor: ``attrs.evolve`` looks fields up)."""
+    return Page(
+        items, unread.count, unread.page, unread.per_page, unread.next_page, unread.previous_page
     )
 
 

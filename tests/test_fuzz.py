@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import bangwo8_async as bw
 from bangwo8_async._http.response import Expect, decode_response
-from bangwo8_async.call_tasks import _member, _page
+from bangwo8_async.call_tasks import _member, _page, _structured, call_tasks_of, task_users_of
 from bangwo8_async.converter import _DETAILED, _FAST, structure
 
 from .conftest import vendor
@@ -70,9 +70,11 @@ def read(endpoint: str, body: bytes) -> Any:
     expect = Expect.ACKNOWLEDGEMENT if endpoint == "delete" else Expect.JSON
     data = decode_response(200, {}, body, expect=expect)
     if endpoint == "list":
-        return _page(data, bw.CallTask, 1, 100, "list_call_tasks")
+        unread = _page(data, 1, 100, "list_call_tasks")
+        return _structured(unread, call_tasks_of(unread.items))
     if endpoint == "users":
-        return _page(data, bw.TaskUser, 1, 100, "list_task_users")
+        unread = _page(data, 1, 100, "list_task_users")
+        return _structured(unread, task_users_of(unread.items))
     if endpoint == "get":
         return structure(_member(data, "get_call_task"), bw.CallTaskDetail, endpoint="get")
     if endpoint == "create":

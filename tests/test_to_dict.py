@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import bangwo8_async as bw
 from bangwo8_async._http.response import decode_response
-from bangwo8_async.call_tasks import _page
+from bangwo8_async.call_tasks import _page, _structured, call_tasks_of, task_users_of
 from bangwo8_async.converter import structure
 
 from .conftest import vendor
@@ -121,7 +121,10 @@ def test_new_call_task_sequences_are_lists_and_data_source_its_value() -> None:
     ("name", "cl"), [("list_call_tasks", bw.CallTask), ("list_task_users", bw.TaskUser)]
 )
 def test_a_page_with_its_items(name: str, cl: type) -> None:
-    page = _page(body(name), cl, 2, 50, "t")
+    unread = _page(body(name), 2, 50, "t")
+    page = _structured(
+        unread, (call_tasks_of if cl is bw.CallTask else task_users_of)(unread.items)
+    )
     out = json_ready(bw.to_dict(page))
     assert out["items"] == [bw.to_dict(item) for item in page.items]
     assert len(out["items"]) == 2

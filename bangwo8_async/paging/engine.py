@@ -78,7 +78,7 @@ class Scheduler(Generic[T]):
         self.max_sources = MAX_SOURCES_PER_SLOT * concurrency
         self.limit = limit
         self.active: deque[Source[T]] = deque()
-        self.in_flight: set[asyncio.Task[Page[T]]] = set()
+        self.in_flight: set[asyncio.Task[Page[Any]]] = set()
         self.finished: list[tuple[Source[T], Read[T]]] = []
         self.wakeup = asyncio.Event()  # set as each read finishes
         # Counts sends and answers: which of two reads can have been read by the server first.
@@ -104,7 +104,7 @@ class Scheduler(Generic[T]):
         """Send one page request, in the background."""
         size, limit = source.state.size, self.limit
 
-        async def fetch() -> Page[T]:
+        async def fetch() -> Page[Any]:
             attempt_limit.set(limit)  # this task's own context: bounds its attempts only
             return await source.fetch(number, size)
 
@@ -112,7 +112,7 @@ class Scheduler(Generic[T]):
         self.clock += 1
         read: Read[T] = Read(number, size, task, self.clock, source.state.expected(number), again)
 
-        def finished(_: asyncio.Task[Page[T]]) -> None:
+        def finished(_: asyncio.Task[Page[Any]]) -> None:
             self.in_flight.discard(task)
             self.answered(read)
             self.finished.append((source, read))
@@ -169,7 +169,7 @@ class Scheduler(Generic[T]):
             and self.buffered() < self.read_ahead
         )
 
-    def tasks(self) -> list[asyncio.Task[Page[T]]]:
+    def tasks(self) -> list[asyncio.Task[Page[Any]]]:
         return [read.task for source in self.active for read in source.queue.reads]
 
     def cancel_all(self) -> None:
@@ -288,6 +288,7 @@ def _take(scheduler: Scheduler[T], source: Source[T], stats: PageStats | None) -
     if again:
         _read_again(scheduler, source, read, page, again, stats)
         return None
+    page = _models(source, read, page)
     fresh = source.window.fresh(page.items)
     dropped = len(page.items) - len(fresh)
     if dropped:
@@ -300,11 +301,26 @@ def _take(scheduler: Scheduler[T], source: Source[T], stats: PageStats | None) -
     return _hand_on(source, read, page, fresh, stats)
 
 
+def _models(source: Source[T], read: Read[T], page: Page[Any]) -> Page[T]:
+    """``page`` with its items made models, now that it is handed on (``Source.models``).
+
+    A bad item raises here, at its page's turn: the pages before it are handed on first.
+    """
+    if source.models is None:
+        return page
+    try:
+        items = source.models(page.items)
+    except Bangwo8Error as exc:
+        exc.page = read.number
+        raise
+    return Page(items, page.count, page.page, page.per_page, page.next_page, page.previous_page)
+
+
 def _read_again(
     scheduler: Scheduler[T],
     source: Source[T],
     read: Read[T],
-    page: Page[T],
+    page: Page[Any],
     numbers: list[int],
     stats: PageStats | None,
 ) -> None:

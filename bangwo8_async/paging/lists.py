@@ -6,7 +6,7 @@ from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 from .._http import Session
-from ..call_tasks import list_call_tasks, list_task_users
+from ..call_tasks import call_task_page, call_tasks_of, task_user_page, task_users_of
 from ..models import CallTask, Page, TaskUser
 from .identity import task_key, task_keys, user_key, user_keys
 from .options import PagingOptions
@@ -22,12 +22,18 @@ def task_list(session: Session, options: PagingOptions, **engine: Any) -> Source
     """
     created_start, created_end = options.created_start, options.created_end
 
-    async def fetch(n: int, size: int) -> Page[CallTask]:
-        return await list_call_tasks(
-            session, page=n, per_page=size, created_start=created_start, created_end=created_end
-        )
+    async def fetch(n: int, size: int) -> Page[Any]:
+        return await call_task_page(session, n, size, created_start, created_end)
 
-    return Source(fetch, task_key, keys=task_keys, label="call tasks", **_start(options), **engine)
+    return Source(
+        fetch,
+        task_key,
+        keys=task_keys,
+        models=call_tasks_of,
+        label="call tasks",
+        **_start(options),
+        **engine,
+    )
 
 
 def customer_list(
@@ -35,11 +41,19 @@ def customer_list(
 ) -> Source[TaskUser]:
     """One task's customers, read from ``options``' start; ``engine`` as for :func:`task_list`."""
 
-    async def fetch(n: int, size: int) -> Page[TaskUser]:
-        return await list_task_users(session, call_task_id, page=n, per_page=size)
+    async def fetch(n: int, size: int) -> Page[Any]:
+        return await task_user_page(session, call_task_id, n, size)
 
     label = f"customers of task {call_task_id}"
-    return Source(fetch, user_key, keys=user_keys, label=label, **_start(options), **engine)
+    return Source(
+        fetch,
+        user_key,
+        keys=user_keys,
+        models=task_users_of,
+        label=label,
+        **_start(options),
+        **engine,
+    )
 
 
 def _start(options: PagingOptions) -> dict[str, Any]:

@@ -25,7 +25,7 @@ class Read(Generic[T]):
 
     number: int
     size: int
-    task: asyncio.Task[Page[T]]
+    task: asyncio.Task[Page[Any]]  # the page as fetched: its items not read yet
     sent: int  # the scheduler's clock when it was sent, and when it came back
     expected: int  # items it holds or should hold, for the read-ahead bound
     again: bool = False  # an earlier page read again to close a gap, not a new page

@@ -12,8 +12,8 @@ from .window import RecentKeys
 
 T = TypeVar("T")
 
-Fetch = Callable[[int, int], Awaitable[Page[T]]]
-"""``fetch(page_number, per_page)``: one page of the list."""
+Fetch = Callable[[int, int], Awaitable[Page[Any]]]
+"""``fetch(page_number, per_page)``: one page of the list, its items as sent (see ``models``)."""
 
 
 class Source(Generic[T]):
@@ -27,7 +27,7 @@ class Source(Generic[T]):
 
     def __init__(
         self,
-        fetch: Fetch[T],
+        fetch: Fetch,
         key: Callable[[T], Hashable],
         *,
         per_page: int,
@@ -39,8 +39,12 @@ class Source(Generic[T]):
         window: int = 10_000,
         tag: Any = None,
         keys: Callable[[list[T]], set[Hashable]] | None = None,
+        models: Callable[[list[Any]], list[T]] | None = None,
     ) -> None:
         self.fetch = fetch
+        # A fetched page's items as ``T``s (``None``: they are already), called as the page
+        # is handed on, so that the pages read ahead hold the server's plain JSON.
+        self.models = models
         self.label = label
         self.gone_is_empty = gone_is_empty  # a list that is not found is an empty one
         self.tag = tag  # the caller's, handed back with each page
