@@ -152,7 +152,7 @@ def _str(value: Any, _: Any = None) -> str:
 
 #: Entries a memo of dates keeps before it starts again: neighbouring rows share their dates,
 #: so a small memo hits as often as a large one, and an export's heap stops growing sooner.
-_MEMO_SIZE = 1024
+_MEMO_SIZE = 256
 _PARSED_MOMENTS: dict[str, date | datetime] = {}
 
 

@@ -135,7 +135,7 @@ def test_a_level_where_half_are_refused_is_above_the_concurrency_limit() -> None
 
 
 def test_a_new_epoch_counts_only_the_answers_sent_in_it() -> None:
-    ledger = Ledger(1.0)
+    ledger = Ledger(1.0, 100)
     for refused in (True, True, False):
         ledger.add(answer(3, refused))
     ledger.new_epoch(1)
@@ -147,12 +147,26 @@ def test_a_new_epoch_counts_only_the_answers_sent_in_it() -> None:
 
 
 def test_answers_a_horizon_old_are_forgotten_with_their_refusals() -> None:
-    ledger = Ledger(1.0)
+    ledger = Ledger(1.0, 100)
     ledger.add(answer(1, True))  # at 0.0, in epoch 0
     ledger.add(Answer(Ticket(0, 0.5, 1), 0.5, Outcome.OK))
     ledger.forget(1.0)  # exactly a horizon after the first: it goes
     assert ledger.total == 1
     assert (ledger.epoch_total, ledger.epoch_refused) == (1, 0)
+
+
+def test_a_ledger_keeps_its_last_answers_and_measures_the_rate_over_their_span() -> None:
+    ledger = Ledger(1.0, 4)
+    ledger.sent(0.0)
+    for k in range(10):  # an answer every 10 ms, the first refused
+        outcome = Outcome.REFUSED if k == 0 else Outcome.OK
+        ledger.add(Answer(Ticket(0, k / 100, 1), k / 100, outcome))
+    assert ledger.total == 4
+    assert (ledger.count(Outcome.REFUSED), ledger.epoch_total, ledger.epoch_refused) == (0, 4, 0)
+    # The four answers held came after the one at 0.05 s: 100 a second, not 4 in 0.09 s.
+    assert ledger.admitted_rate(0.09) == pytest.approx(100.0)
+    ledger.forget(1.075)  # the horizon drops the two oldest of them
+    assert ledger.admitted_rate(1.075) == pytest.approx(2.0)
 
 
 # -- the window ----------------------------------------------------------------------------

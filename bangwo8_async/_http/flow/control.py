@@ -96,8 +96,10 @@ class FlowControl:
     every ``Retry-After`` pauses the session: nothing else could hold a limit.
     """
 
-    #: Seconds of answers that a share refused and a rate are measured over.
+    #: Seconds of answers that a share refused and a rate are measured over ...
     HORIZON = 1.0
+    #: ... and at most this many answers: the last quarter second at 1,000 requests a second.
+    MOST_ANSWERS = 256
     #: A trial is judged on at least this many answers ...
     TRIAL_ANSWERS = 20
     #: ... and after at least this many seconds, or after ``TRIAL_LONGEST`` in any case.
@@ -132,7 +134,7 @@ class FlowControl:
         self._above = [0, 0]
         #: successes that ended a spell of the server being down, so far
         self.recoveries = 0
-        self._ledger = Ledger(self.HORIZON)
+        self._ledger = Ledger(self.HORIZON, self.MOST_ANSWERS)
         self._in_flight = 0
         self._epoch = 0
         self._window: WindowLimit | None = None

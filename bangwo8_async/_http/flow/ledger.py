@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
 from collections.abc import Iterator
 
@@ -48,16 +49,25 @@ class Answer:
 
 
 class Ledger:
-    """The answers of the last ``horizon`` seconds on the active clock, counted by outcome."""
+    """The answers of the last ``horizon`` seconds on the active clock, at most ``most`` of
+    them, counted by outcome.
+
+    ``most`` bounds the heap at any request rate: a fast server would otherwise leave
+    thousands of answers a second in it, while a share refused and a rate are judged
+    as well on the last few hundred.
+    """
 
     #: The shortest span a rate is measured over (seconds).
     MIN_SPAN = 0.01
 
-    def __init__(self, horizon: float) -> None:
+    def __init__(self, horizon: float, most: int) -> None:
         self.horizon = horizon
+        self.most = most
         self._answers: deque[Answer] = deque()
         self._counts = dict.fromkeys(Outcome, 0)
         self.first_sent: float | None = None
+        #: when the newest answer dropped for ``most`` came: the answers held came after it
+        self._since = -math.inf
         self.epoch = 0
         #: answers to attempts sent in the current epoch, and the refusals among them
         self.epoch_total = 0
@@ -74,6 +84,8 @@ class Ledger:
         if answer.ticket.epoch == self.epoch:
             self.epoch_total += 1
             self.epoch_refused += answer.refused
+        if len(self._answers) > self.most:
+            self._since = self._drop_oldest().at
 
     def new_epoch(self, epoch: int) -> None:
         """Count the answers of attempts sent from now on apart: a cut starts afresh."""
@@ -88,11 +100,15 @@ class Ledger:
         oldest = now - self.horizon
         answers = self._answers
         while answers and answers[0].at <= oldest:
-            answer = answers.popleft()
-            self._counts[answer.outcome] -= 1
-            if answer.ticket.epoch == self.epoch:
-                self.epoch_total -= 1
-                self.epoch_refused -= answer.refused
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> Answer:
+        answer = self._answers.popleft()
+        self._counts[answer.outcome] -= 1
+        if answer.ticket.epoch == self.epoch:
+            self.epoch_total -= 1
+            self.epoch_refused -= answer.refused
+        return answer
 
     def count(self, outcome: Outcome) -> int:
         return self._counts[outcome]
@@ -105,12 +121,13 @@ class Ledger:
         return self._counts[Outcome.REFUSED] / max(1, len(self._answers))
 
     def admitted_rate(self, now: float) -> float:
-        """Answers per second that a limit let through (all but refusals), over the horizon.
+        """Answers per second that a limit let through (all but refusals), over the span the
+        answers held cover: the horizon, or less when ``most`` dropped older ones.
 
         Over the first round trips this overstates the limit (a server may let a burst
         through from a full bucket): a pace cut from it is cut again on trial.
         """
         if self.first_sent is None:
             return 0.0
-        span = max(self.MIN_SPAN, min(self.horizon, now - self.first_sent))
+        span = max(self.MIN_SPAN, min(self.horizon, now - self.first_sent, now - self._since))
         return (len(self._answers) - self._counts[Outcome.REFUSED]) / span
