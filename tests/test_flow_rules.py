@@ -12,7 +12,7 @@ import pytest
 
 import bangwo8_async as bw
 from bangwo8_async._http.flow.clock import ActiveClock
-from bangwo8_async._http.flow.control import FlowControl
+from bangwo8_async._http.flow.control import FlowControl, _Cut, _Trial
 from bangwo8_async._http.flow.judge import concurrency_limit, excess, lowered
 from bangwo8_async._http.flow.ledger import Answer, Ledger, Outcome, Ticket
 from bangwo8_async._http.flow.pace import PaceLimit
@@ -167,6 +167,21 @@ def test_a_ledger_keeps_its_last_answers_and_measures_the_rate_over_their_span()
     assert ledger.admitted_rate(0.09) == pytest.approx(100.0)
     ledger.forget(1.075)  # the horizon drops the two oldest of them
     assert ledger.admitted_rate(1.075) == pytest.approx(2.0)
+
+
+def test_a_trial_measures_what_got_through_over_the_answers_the_ledger_kept() -> None:
+    """A pace trial at 2,000 answers a second, none refused: the ledger keeps its last
+    256, and the rate the next pace is cut to is theirs over their own span, not theirs
+    over the whole trial (640 a second)."""
+    clock = Clock()
+    control = FlowControl(32, clock=clock)
+    trial = _Trial(_Cut.PACE, control._new_epoch(), 0.0, 0, 0, (None, None))
+    for k in range(800):  # 0.4 s of the trial
+        clock.now = k / 2000
+        ticket = control.send()
+        clock.now = (k + 1) / 2000
+        control.answer(ticket, Outcome.OK)
+    assert control._admitted_during(trial, clock.now) == pytest.approx(2000)
 
 
 # -- the window ----------------------------------------------------------------------------

@@ -87,6 +87,17 @@ def test_a_limit_that_refuses_alternate_sends_is_climbed_back_to_at_once() -> No
         assert run.rate() >= 0.9 * 50
 
 
+def test_a_pace_kept_once_the_background_proves_quiet_climbs_back_to_the_one_it_replaced() -> None:
+    """Seed 9 of the bucket of one: the first pace, measured off a burst just above the
+    limit, is kept with a background of 2.5% that is the limit's own refusals; the next
+    cut, measured at about 30/s while that background stood, is kept with none left and
+    must then climb back to the pace it replaced in ``PaceLimit.CLIMB``, not along the
+    cubic (0.71 of the limit from 2.5 s to 5 s, 0.893 over the run)."""
+    run = run_callers(SimulatedServer(Limits(jitter=0.2, rate=50, burst=1), seed=9), 30.0)
+    assert run.rate(2.5, 5.0) >= 0.75 * 50
+    assert run.rate() >= 0.9 * 50
+
+
 def test_a_rate_limit_with_a_burst_near_one_request_a_round_trip() -> None:
     """nginx's ``limit_req rate=50r/s burst=5 nodelay`` (a bucket of six) with its real
     round trip of about 22 ms: one request in flight almost holds the rate, so the limit

@@ -377,6 +377,7 @@ class FlowControl:
                 self._window.probe_soon(now)  # the limit was read off partial answers
             else:
                 self._start = self.ceiling  # the pace holds the limit, not the window
+                self._climb_back(trial, now)
             return
         if trial.cut is _Cut.WINDOW or trial.rounds == 1:
             # Refused at any window: a rate limit's pattern. A first pace may have been
@@ -390,6 +391,16 @@ class FlowControl:
             return
         # The share refused did not move with the pace: noise, not a limit.
         self._undo(trial)
+
+    def _climb_back(self, trial: _Trial, now: float) -> None:
+        """A pace kept with no background left climbs back to the pace it replaced within
+        ``PaceLimit.CLIMB``, as :meth:`_next_round` has it do where the background is
+        quiet: cut while a background was assumed, it was measured off a limit that
+        refuses alternate sends, not off noise, and along the cubic it takes seconds."""
+        replaced = trial.previous[1]
+        if self.background >= self.QUIET or self._pace is None or replaced is None:
+            return
+        self._pace = PaceLimit(self._pace.limit, now, back_to=replaced.rate(trial.started))
 
     def _undo(self, trial: _Trial) -> None:
         """Undo a cut that did not lower the share refused; what it left is noise."""
@@ -433,8 +444,10 @@ class FlowControl:
         if age < self.TRIAL_SECONDS / 4:
             return self._admitted(now)
         since = now - age / 2 if age >= self.TRIAL_SECONDS else trial.started
+        # No further back than the ledger still holds every answer (it keeps a few hundred).
+        since = max(since, self._ledger.kept_since)
         late = [a for a in self._ledger.this_epoch() if a.at >= since]
-        admitted = sum(not a.refused for a in late) / (now - since)
+        admitted = sum(not a.refused for a in late) / max(Ledger.MIN_SPAN, now - since)
         return self._with_background(admitted)
 
     def _noise_under(self, trial: _Trial) -> float:

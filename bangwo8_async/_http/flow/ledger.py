@@ -110,6 +110,12 @@ class Ledger:
             self.epoch_refused -= answer.refused
         return answer
 
+    @property
+    def kept_since(self) -> float:
+        """Every answer that came after this time is still held (``-inf``: every answer
+        of the horizon); a rate over a span reaching further back would be too low."""
+        return self._since
+
     def count(self, outcome: Outcome) -> int:
         return self._counts[outcome]
 
