@@ -41,6 +41,14 @@ def test_an_empty_2xx_body_says_so() -> None:
     assert "HTTP 200 with an empty body" in str(info.value)
 
 
+def test_a_body_blank_for_its_first_four_kib_then_text_is_not_empty() -> None:
+    body = b" " * 5000 + b"oops"
+    with pytest.raises(bw.DecodeError) as info:
+        decode_response(200, {}, body)
+    assert "empty body" not in str(info.value)
+    assert f"not valid JSON ({len(body)} bytes" in str(info.value)
+
+
 @pytest.mark.parametrize("status", [403, "403", "403 Forbidden"])
 def test_a_status_in_the_body_counts_whether_a_number_or_text(status: object) -> None:
     body = f'{{"Status": {status!r}, "message": "no access"}}'.replace("'", '"').encode()

@@ -251,7 +251,7 @@ def _unexpected(status: int, body: bytes, charset: str | None, data: Any) -> str
     if data is not _NOT_JSON:
         return f"HTTP {status} body is JSON {type(data).__name__}, not an object"
     text = _as_text(body[:4096], charset).lstrip()
-    if not text:
+    if not text and not _as_text(body, charset).strip():  # blank at its start is not empty
         return f"HTTP {status} with an empty body"
     if text.startswith("<"):
         page = _plain_text(body, charset)
